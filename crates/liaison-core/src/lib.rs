@@ -1,0 +1,9 @@
+//! Domain of Liaison with no input/output: the organisation's vocabulary, roles and scope,
+//! validation of what people type, and the protection of personal data.
+
+pub mod dataset;
+pub mod org;
+pub mod protect;
+pub mod role;
+pub mod scope;
+pub mod validate;

@@ -1,0 +1,19 @@
+//! Storage of Liaison: one code path over SQLite (embedded default) and PostgreSQL.
+//!
+//! SQL lives only here, as `const`/literal text with `$N` placeholders in portable SQL, run on the
+//! native pool of each backend. Modules are named after what they store.
+
+#[macro_use]
+pub mod db;
+pub mod audit;
+pub mod directory;
+pub mod error;
+pub mod org;
+pub mod sessions;
+pub mod settings;
+pub mod sql;
+pub mod testing;
+pub mod users;
+
+pub use db::{Backend, ConnectOptions, Db, Tx};
+pub use error::{DbError, DbResult};

@@ -1,0 +1,249 @@
+//! A small builder for dynamic queries (filters, scope, keyset pagination) that runs on both
+//! backends: it numbers `$N` placeholders and keeps the values, and only static SQL fragments
+//! can be pushed, so user input always travels as a bound value.
+
+use crate::db::{Db, Tx};
+use crate::error::DbResult;
+use liaison_core::scope::Scope;
+use sqlx::{AssertSqlSafe, FromRow};
+
+/// A bound value.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// Integer.
+    I64(i64),
+    /// Optional integer.
+    OptI64(Option<i64>),
+    /// Text.
+    Text(String),
+    /// Optional text.
+    OptText(Option<String>),
+    /// Boolean.
+    Bool(bool),
+    /// Timestamp.
+    Time(time::OffsetDateTime),
+    /// Date.
+    Date(time::Date),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident),+) => { $(impl From<$t> for Arg { fn from(x: $t) -> Self { Arg::$v(x) } })+ };
+}
+arg_from!(i64 => I64, Option<i64> => OptI64, String => Text, Option<String> => OptText, bool => Bool,
+    time::OffsetDateTime => Time, time::Date => Date);
+impl From<&str> for Arg {
+    fn from(x: &str) -> Self {
+        Arg::Text(x.to_owned())
+    }
+}
+
+/// A query under construction.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+/// Which columns of the query's tables carry the scope facts, for [`Sql::scope_filter`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScopeColumns {
+    /// Materialised region path of the row (e.g. `r.path`).
+    pub region_path: Option<&'static str>,
+    /// Station id of the row (e.g. `s.id` or `d.station_id`).
+    pub station_id: Option<&'static str>,
+    /// Handling unit id of the row.
+    pub unit_id: Option<&'static str>,
+    /// Deputy id of the row.
+    pub deputy_id: Option<&'static str>,
+}
+
+impl Sql {
+    /// Starts a query with a static fragment.
+    pub fn new(s: &'static str) -> Self {
+        Sql {
+            text: s.to_owned(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends a static fragment.
+    pub fn push(&mut self, s: &'static str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    /// Appends a placeholder bound to `v`.
+    pub fn bind(&mut self, v: impl Into<Arg>) -> &mut Self {
+        self.args.push(v.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// The SQL text so far (for tests and logs; values are never in it).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Appends ` AND (<scope condition>)`: the one scoping rule applied to a query.
+    /// A scope that the row kind has no column for sees nothing (`1=0`), never everything.
+    pub fn scope_filter(&mut self, scope: &Scope, cols: ScopeColumns) -> &mut Self {
+        self.push(" AND (");
+        match scope {
+            Scope::Everything => {
+                self.push("1=1");
+            }
+            Scope::RegionSubtree(path) => match cols.region_path {
+                Some(c) => {
+                    self.push_col(c).push(" LIKE ").bind(format!("{path}%"));
+                }
+                None => {
+                    self.push("1=0");
+                }
+            },
+            Scope::Station(id) => match cols.station_id {
+                Some(c) => {
+                    // A station's staff see the station and its rooms/points.
+                    self.push_col(c)
+                        .push(" IN (SELECT id FROM station WHERE id = ")
+                        .bind(*id)
+                        .push(" OR parent_id = ")
+                        .bind(*id)
+                        .push(")");
+                }
+                None => {
+                    self.push("1=0");
+                }
+            },
+            Scope::Unit(id) => match cols.unit_id {
+                Some(c) => {
+                    self.push_col(c).push(" = ").bind(*id);
+                }
+                None => {
+                    self.push("1=0");
+                }
+            },
+            Scope::Deputy(id) => match cols.deputy_id {
+                Some(c) => {
+                    self.push_col(c).push(" = ").bind(*id);
+                }
+                None => {
+                    self.push("1=0");
+                }
+            },
+            Scope::Nothing => {
+                self.push("1=0");
+            }
+        }
+        self.push(")")
+    }
+
+    fn push_col(&mut self, c: &'static str) -> &mut Self {
+        self.push(c)
+    }
+
+    /// Runs the query and maps every row.
+    pub async fn fetch_all<T>(&self, db: &Db) -> DbResult<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_db!(db, p => {
+            let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.fetch_all(p).await?
+        }))
+    }
+
+    /// Runs the query and maps the first row, if any.
+    pub async fn fetch_optional<T>(&self, db: &Db) -> DbResult<Option<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_db!(db, p => {
+            let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.fetch_optional(p).await?
+        }))
+    }
+
+    /// Runs a `SELECT COUNT(*)`-style query returning one integer.
+    pub async fn fetch_count(&self, db: &Db) -> DbResult<i64> {
+        Ok(on_db!(db, p => {
+            let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.fetch_one(p).await?
+        }))
+    }
+
+    /// Executes a statement inside a transaction; returns rows affected.
+    pub async fn execute_tx(&self, tx: &mut Tx) -> DbResult<u64> {
+        Ok(on_tx!(tx, t => {
+            let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.execute(t).await?.rows_affected()
+        }))
+    }
+}
+
+macro_rules! bind_arg {
+    ($q:expr, $a:expr) => {
+        match $a {
+            Arg::I64(v) => $q.bind(*v),
+            Arg::OptI64(v) => $q.bind(*v),
+            Arg::Text(v) => $q.bind(v.clone()),
+            Arg::OptText(v) => $q.bind(v.clone()),
+            Arg::Bool(v) => $q.bind(*v),
+            Arg::Time(v) => $q.bind(*v),
+            Arg::Date(v) => $q.bind(*v),
+        }
+    };
+}
+use bind_arg;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        let mut s = Sql::new("SELECT 1 FROM t WHERE a = ");
+        s.bind(1i64).push(" AND b = ").bind("x");
+        assert_eq!(s.text(), "SELECT 1 FROM t WHERE a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn a_scope_without_a_matching_column_sees_nothing() {
+        let mut s = Sql::new("SELECT 1 WHERE 1=1");
+        s.scope_filter(
+            &Scope::Unit(3),
+            ScopeColumns {
+                region_path: Some("r.path"),
+                ..Default::default()
+            },
+        );
+        assert!(s.text().ends_with("AND (1=0)"));
+        let mut s = Sql::new("SELECT 1 WHERE 1=1");
+        s.scope_filter(
+            &Scope::RegionSubtree("/1/".into()),
+            ScopeColumns {
+                region_path: Some("r.path"),
+                ..Default::default()
+            },
+        );
+        assert!(s.text().ends_with("AND (r.path LIKE $1)"));
+    }
+}
