@@ -6,4 +6,7 @@ pub mod org;
 pub mod protect;
 pub mod role;
 pub mod scope;
+pub mod sla;
 pub mod validate;
+pub mod workdays;
+pub mod workflow;

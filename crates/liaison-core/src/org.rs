@@ -122,7 +122,10 @@ mod tests {
             assert_eq!(StationTier::parse(t.code()), Some(*t));
             assert_eq!(StationTier::parse(t.label()), Some(*t));
         }
-        assert_eq!(RegionLevel::parse(" township "), Some(RegionLevel::Township));
+        assert_eq!(
+            RegionLevel::parse(" township "),
+            Some(RegionLevel::Township)
+        );
         assert_eq!(UnitKind::parse("不存在"), None);
     }
 

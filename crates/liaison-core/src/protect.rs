@@ -115,7 +115,9 @@ impl Keys {
         if stored.is_empty() {
             return Ok(String::new());
         }
-        let b64 = stored.strip_prefix("sm4gcm:").ok_or(ProtectError::Decrypt)?;
+        let b64 = stored
+            .strip_prefix("sm4gcm:")
+            .ok_or(ProtectError::Decrypt)?;
         let raw = B64.decode(b64).map_err(|_| ProtectError::Decrypt)?;
         if raw.len() < 12 + 16 {
             return Err(ProtectError::Decrypt);
@@ -141,7 +143,10 @@ impl Keys {
     /// The chained HMAC of an audit record: covers the previous record's HMAC and this record's
     /// canonical content.
     pub fn audit_mac(&self, previous_mac: &str, record: &str) -> String {
-        hex::encode(hmac(&self.audit, &[previous_mac.as_bytes(), record.as_bytes()]))
+        hex::encode(hmac(
+            &self.audit,
+            &[previous_mac.as_bytes(), record.as_bytes()],
+        ))
     }
 
     /// An HMAC over a token, used to store session and API tokens as digests only.

@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn each_role_gets_the_scope_of_its_binding() {
         assert_eq!(p(Role::SystemAdmin).scope(), Scope::Everything);
-        assert_eq!(p(Role::CountyStaff).scope(), Scope::RegionSubtree("/1/2/5/".into()));
+        assert_eq!(
+            p(Role::CountyStaff).scope(),
+            Scope::RegionSubtree("/1/2/5/".into())
+        );
         assert_eq!(p(Role::StationStaff).scope(), Scope::Station(9));
         assert_eq!(p(Role::UnitLead).scope(), Scope::Unit(3));
         assert_eq!(p(Role::Deputy).scope(), Scope::Deputy(4));

@@ -77,7 +77,8 @@ impl Span {
 /// `date` plus `months` calendar months; a day that does not exist in the target month becomes
 /// that month's last day (31 January + 1 month = 28 or 29 February).
 pub fn add_months(date: Date, months: u32) -> Date {
-    let index = i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
+    let index =
+        i64::from(date.year()) * 12 + i64::from(u8::from(date.month())) - 1 + i64::from(months);
     let Ok(year) = i32::try_from(index.div_euclid(12)) else {
         return Date::MAX;
     };
@@ -365,8 +366,8 @@ impl SlaTable {
         check_count("suggestion.max_rehandle_rounds", s.max_rehandle_rounds)?;
         // Compare on a fixed reference date, weekends only: the order does not depend on holidays
         // enough to matter for a sanity check.
-        let reference = Date::from_calendar_date(2025, time::Month::January, 1)
-            .expect("a valid fixed date");
+        let reference =
+            Date::from_calendar_date(2025, time::Month::January, 1).expect("a valid fixed date");
         let plain = Calendar::weekends_only();
         if s.reply_max.due_from(reference, &plain) < s.reply.due_from(reference, &plain) {
             return Err(SlaError::OutOfRange {
@@ -468,7 +469,10 @@ mod tests {
         let mut t = SlaTable::default();
         t.opinion.get_mut(CONSULT_CATEGORY).unwrap().urgent.reply = Span::WorkingDays(0);
         let err = SlaTable::from_json(&t.to_json()).unwrap_err();
-        assert!(err.to_string().contains("opinion.consult.urgent.reply"), "{err}");
+        assert!(
+            err.to_string().contains("opinion.consult.urgent.reply"),
+            "{err}"
+        );
 
         let mut t = SlaTable::default();
         t.suggestion.reply_max = Span::Months(2);
@@ -493,8 +497,14 @@ mod tests {
     fn spans_end_on_the_right_day() {
         let cal = Calendar::builtin();
         let fri = date!(2025 - 09 - 26);
-        assert_eq!(Span::WorkingDays(1).due_from(fri, &cal), date!(2025 - 09 - 28));
-        assert_eq!(Span::CalendarDays(7).due_from(fri, &cal), date!(2025 - 10 - 03));
+        assert_eq!(
+            Span::WorkingDays(1).due_from(fri, &cal),
+            date!(2025 - 09 - 28)
+        );
+        assert_eq!(
+            Span::CalendarDays(7).due_from(fri, &cal),
+            date!(2025 - 10 - 03)
+        );
         assert_eq!(Span::Months(1).due_from(fri, &cal), date!(2025 - 10 - 26));
         assert_eq!(Span::WorkingDays(15).label(), "15个工作日");
         assert_eq!(Span::WorkingDays(0).label(), "当日");

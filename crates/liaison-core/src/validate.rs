@@ -123,8 +123,14 @@ pub fn optional_text(
             format!("{label}最多{max_chars}个字，现在是{n}个字，请删减后再提交"),
         ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(FieldError::new(field, format!("{label}含有无法识别的控制字符，请删除")));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(FieldError::new(
+            field,
+            format!("{label}含有无法识别的控制字符，请删除"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -194,9 +200,18 @@ mod tests {
 
     #[test]
     fn a_mobile_number_with_11_digits_is_accepted() {
-        assert_eq!(Phone::parse("phone", "138 1234 5678").unwrap().as_str(), "13812345678");
-        assert_eq!(Phone::parse("phone", "+8613812345678").unwrap().last4(), "5678");
-        assert_eq!(Phone::parse("phone", "8613812345678").unwrap().as_str(), "13812345678");
+        assert_eq!(
+            Phone::parse("phone", "138 1234 5678").unwrap().as_str(),
+            "13812345678"
+        );
+        assert_eq!(
+            Phone::parse("phone", "+8613812345678").unwrap().last4(),
+            "5678"
+        );
+        assert_eq!(
+            Phone::parse("phone", "8613812345678").unwrap().as_str(),
+            "13812345678"
+        );
     }
 
     #[test]

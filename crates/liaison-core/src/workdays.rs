@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use time::{Date, Weekday};
 
+// Serde format of a date as `YYYY-MM-DD`, the shape of the holiday files and of the API
+// (`#[serde(with = "iso_date")]`; `iso_date::option` for `Option<Date>`).
 time::serde::format_description!(
-    /// Serde format of a date as `YYYY-MM-DD`, the shape of the holiday files and of the API.
     pub iso_date,
     Date,
     "[year]-[month]-[day]"
@@ -56,7 +57,9 @@ pub enum CalendarError {
     #[error("日期 {0} 在文件中出现了两次，请删除重复的一项")]
     Duplicate(String),
     /// A make-up working day that is not a weekend day is meaningless and usually a swapped flag.
-    #[error("日期 {0} 是周一至周五，本来就是工作日，不能标为调休上班（isOffDay: false），请检查该项")]
+    #[error(
+        "日期 {0} 是周一至周五，本来就是工作日，不能标为调休上班（isOffDay: false），请检查该项"
+    )]
     MakeUpOnWeekday(String),
 }
 
@@ -469,7 +472,10 @@ mod tests {
         cal.add_year_from_json(corrected).unwrap();
         assert!(cal.is_working_day(date!(2027 - 10 - 01)));
         assert!(!cal.is_working_day(date!(2027 - 10 - 04)));
-        assert!(!cal.is_working_day(date!(2027 - 10 - 09)), "back to a Saturday");
+        assert!(
+            !cal.is_working_day(date!(2027 - 10 - 09)),
+            "back to a Saturday"
+        );
         assert_eq!(cal.overrides().len(), 33 + 34 + 36 + 38 + 39 + 1);
     }
 

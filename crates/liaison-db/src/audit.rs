@@ -189,7 +189,8 @@ pub async fn list(db: &Db, q: &AuditQuery) -> DbResult<Vec<AuditRecord>> {
     if let Some(b) = q.before_id {
         s.push(" AND id < ").bind(b);
     }
-    s.push(" ORDER BY id DESC LIMIT ").bind(q.limit.clamp(1, 500));
+    s.push(" ORDER BY id DESC LIMIT ")
+        .bind(q.limit.clamp(1, 500));
     s.fetch_all(db).await
 }
 

@@ -251,7 +251,9 @@ pub async fn station(db: &Db, id: i64) -> DbResult<StationItem> {
 /// Rooms/points under a station.
 pub async fn station_children(db: &Db, id: i64) -> DbResult<Vec<StationItem>> {
     let mut s = Sql::new(STATION);
-    s.push(" AND s.parent_id = ").bind(id).push(" ORDER BY s.code");
+    s.push(" AND s.parent_id = ")
+        .bind(id)
+        .push(" ORDER BY s.code");
     s.fetch_all(db).await
 }
 
@@ -450,7 +452,9 @@ pub async fn list_deputies(
         s.push(" AND d.id > ").bind(a);
     }
     s.push(" ORDER BY d.id LIMIT ").bind(f.limit + 1);
-    let mut p = page(s.fetch_all(db).await?, total, f.limit, |x: &DeputyItem| x.id);
+    let mut p = page(s.fetch_all(db).await?, total, f.limit, |x: &DeputyItem| {
+        x.id
+    });
     fill_seats(db, &mut p.items).await?;
     Ok(p)
 }

@@ -70,7 +70,8 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     async fn ids(&mut self, sql: &'static str) -> DbResult<HashMap<String, i64>> {
-        let rows: Vec<(String, i64)> = on_tx!(self.tx, t => sqlx::query_as(sql).fetch_all(t).await)?;
+        let rows: Vec<(String, i64)> =
+            on_tx!(self.tx, t => sqlx::query_as(sql).fetch_all(t).await)?;
         Ok(rows.into_iter().collect())
     }
 
@@ -100,7 +101,9 @@ impl Loader<'_> {
                 entity,
                 entity_id: code.to_owned(),
                 summary: format!("{verb}{}：{name}（{code}）", sheet.label()),
-                before: before.and_then(|b| serde_json::to_value(b).ok()).map(redact),
+                before: before
+                    .and_then(|b| serde_json::to_value(b).ok())
+                    .map(redact),
                 after: serde_json::to_value(after).ok().map(redact),
             },
         )
@@ -188,7 +191,14 @@ pub async fn load_dataset(
     for (i, r) in data.regions.iter().enumerate() {
         tick(progress);
         let parent_id = match r.parent_code.as_deref().filter(|c| !c.is_empty()) {
-            Some(pc) => match l.lookup(&regions, pc, SheetKind::Regions, i, "上级区划代码", "上级区划") {
+            Some(pc) => match l.lookup(
+                &regions,
+                pc,
+                SheetKind::Regions,
+                i,
+                "上级区划代码",
+                "上级区划",
+            ) {
                 Some(id) => Some(id),
                 None => continue,
             },
@@ -207,8 +217,15 @@ pub async fn load_dataset(
             .bind(&r.code).bind(&r.name).bind(r.level.code()).bind(parent_id).bind(l.at)
             .fetch_one(t).await)?;
         regions.insert(r.code.clone(), id);
-        l.record(SheetKind::Regions, "region", &r.code, &r.name, before.as_ref(), r)
-            .await?;
+        l.record(
+            SheetKind::Regions,
+            "region",
+            &r.code,
+            &r.name,
+            before.as_ref(),
+            r,
+        )
+        .await?;
     }
     rebuild_region_paths(&mut l.tx).await?;
 
@@ -216,13 +233,25 @@ pub async fn load_dataset(
     let mut stations = l.ids("SELECT code, id FROM station").await?;
     for (i, s) in data.stations.iter().enumerate() {
         tick(progress);
-        let Some(region_id) =
-            l.lookup(&regions, &s.region_code, SheetKind::Stations, i, "所属区划代码", "区划")
-        else {
+        let Some(region_id) = l.lookup(
+            &regions,
+            &s.region_code,
+            SheetKind::Stations,
+            i,
+            "所属区划代码",
+            "区划",
+        ) else {
             continue;
         };
         let parent_id = match s.parent_code.as_deref().filter(|c| !c.is_empty()) {
-            Some(pc) => match l.lookup(&stations, pc, SheetKind::Stations, i, "上级站点编码", "上级站点") {
+            Some(pc) => match l.lookup(
+                &stations,
+                pc,
+                SheetKind::Stations,
+                i,
+                "上级站点编码",
+                "上级站点",
+            ) {
                 Some(id) => Some(id),
                 None => continue,
             },
@@ -245,21 +274,34 @@ pub async fn load_dataset(
             .bind(&s.address).bind(&s.opening_hours).bind(&s.reception_schedule).bind(&s.phone)
             .bind(&s.intro).bind(l.at).fetch_one(t).await)?;
         stations.insert(s.code.clone(), id);
-        l.record(SheetKind::Stations, "station", &s.code, &s.name, before.as_ref(), s)
-            .await?;
+        l.record(
+            SheetKind::Stations,
+            "station",
+            &s.code,
+            &s.name,
+            before.as_ref(),
+            s,
+        )
+        .await?;
     }
 
     // Deputies and their seats.
     let mut deputies = l.ids("SELECT code, id FROM deputy").await?;
     for (i, d) in data.deputies.iter().enumerate() {
         tick(progress);
-        let Some(region_id) =
-            l.lookup(&regions, &d.region_code, SheetKind::Deputies, i, "所属区划代码", "区划")
-        else {
+        let Some(region_id) = l.lookup(
+            &regions,
+            &d.region_code,
+            SheetKind::Deputies,
+            i,
+            "所属区划代码",
+            "区划",
+        ) else {
             continue;
         };
         let station_id = match d.station_code.as_deref().filter(|c| !c.is_empty()) {
-            Some(sc) => match l.lookup(&stations, sc, SheetKind::Deputies, i, "驻站编码", "站点") {
+            Some(sc) => match l.lookup(&stations, sc, SheetKind::Deputies, i, "驻站编码", "站点")
+            {
                 Some(id) => Some(id),
                 None => continue,
             },
@@ -293,8 +335,15 @@ pub async fn load_dataset(
                 .bind(&seat.constituency).execute(t).await.map(|r| r.rows_affected()))?;
         }
         deputies.insert(d.code.clone(), id);
-        l.record(SheetKind::Deputies, "deputy", &d.code, &d.name, before.as_ref(), d)
-            .await?;
+        l.record(
+            SheetKind::Deputies,
+            "deputy",
+            &d.code,
+            &d.name,
+            before.as_ref(),
+            d,
+        )
+        .await?;
     }
 
     // Station members: the file's list for a station replaces the stored list.
@@ -330,7 +379,14 @@ pub async fn load_dataset(
         for (sort, (i, m)) in members.iter().enumerate() {
             let deputy_id = match m.deputy_code.as_deref().filter(|c| !c.is_empty()) {
                 Some(dc) => {
-                    match l.lookup(&deputies, dc, SheetKind::StationMembers, *i, "代表编码", "代表") {
+                    match l.lookup(
+                        &deputies,
+                        dc,
+                        SheetKind::StationMembers,
+                        *i,
+                        "代表编码",
+                        "代表",
+                    ) {
                         Some(id) => Some(id),
                         None => continue,
                     }
@@ -344,17 +400,29 @@ pub async fn load_dataset(
                 .bind(deputy_id).bind(sort as i64).execute(t).await.map(|r| r.rows_affected()))?;
         }
         let before_opt = (!before.is_empty()).then_some(&before);
-        l.record(SheetKind::StationMembers, "station_member", &code, &code, before_opt, &after)
-            .await?;
+        l.record(
+            SheetKind::StationMembers,
+            "station_member",
+            &code,
+            &code,
+            before_opt,
+            &after,
+        )
+        .await?;
     }
 
     // Handling units.
     let mut units = l.ids("SELECT code, id FROM handling_unit").await?;
     for (i, u) in data.units.iter().enumerate() {
         tick(progress);
-        let Some(region_id) =
-            l.lookup(&regions, &u.region_code, SheetKind::Units, i, "所属区划代码", "区划")
-        else {
+        let Some(region_id) = l.lookup(
+            &regions,
+            &u.region_code,
+            SheetKind::Units,
+            i,
+            "所属区划代码",
+            "区划",
+        ) else {
             continue;
         };
         let before = read_unit(&mut l.tx, &u.code).await?;
@@ -370,20 +438,40 @@ pub async fn load_dataset(
             .bind(&u.code).bind(&u.name).bind(u.kind.code()).bind(region_id).bind(&u.phone)
             .bind(l.at).fetch_one(t).await)?;
         units.insert(u.code.clone(), id);
-        l.record(SheetKind::Units, "handling_unit", &u.code, &u.name, before.as_ref(), u)
-            .await?;
+        l.record(
+            SheetKind::Units,
+            "handling_unit",
+            &u.code,
+            &u.name,
+            before.as_ref(),
+            u,
+        )
+        .await?;
     }
 
     // Grids.
     for (i, g) in data.grids.iter().enumerate() {
         tick(progress);
-        let region_id =
-            l.lookup(&regions, &g.region_code, SheetKind::Grids, i, "所属区划代码", "区划");
-        let station_id =
-            l.lookup(&stations, &g.station_code, SheetKind::Grids, i, "所属站点编码", "站点");
+        let region_id = l.lookup(
+            &regions,
+            &g.region_code,
+            SheetKind::Grids,
+            i,
+            "所属区划代码",
+            "区划",
+        );
+        let station_id = l.lookup(
+            &stations,
+            &g.station_code,
+            SheetKind::Grids,
+            i,
+            "所属站点编码",
+            "站点",
+        );
         let mut deputy_ids = Vec::new();
         for dc in &g.deputy_codes {
-            if let Some(id) = l.lookup(&deputies, dc, SheetKind::Grids, i, "联系代表编码", "代表") {
+            if let Some(id) = l.lookup(&deputies, dc, SheetKind::Grids, i, "联系代表编码", "代表")
+            {
                 deputy_ids.push(id);
             }
         }
@@ -410,8 +498,15 @@ pub async fn load_dataset(
                 "INSERT INTO grid_deputy (grid_id, deputy_id) VALUES ($1,$2) ON CONFLICT DO NOTHING")
                 .bind(id).bind(did).execute(t).await.map(|r| r.rows_affected()))?;
         }
-        l.record(SheetKind::Grids, "grid", &g.code, &g.name, before.as_ref(), g)
-            .await?;
+        l.record(
+            SheetKind::Grids,
+            "grid",
+            &g.code,
+            &g.name,
+            before.as_ref(),
+            g,
+        )
+        .await?;
     }
 
     // Accounts: created with their password; an existing account keeps its password and gets
@@ -435,7 +530,11 @@ pub async fn load_dataset(
                     SheetKind::Accounts,
                     i,
                     "绑定范围编码",
-                    format!("角色“{}”须填写{}编码", a.role.label(), scope_kind_label(kind)),
+                    format!(
+                        "角色“{}”须填写{}编码",
+                        a.role.label(),
+                        scope_kind_label(kind)
+                    ),
                 ));
                 continue;
             }
@@ -447,7 +546,14 @@ pub async fn load_dataset(
                     _ => &deputies,
                 };
                 let map = map.clone();
-                match l.lookup(&map, c, SheetKind::Accounts, i, "绑定范围编码", scope_kind_label(kind)) {
+                match l.lookup(
+                    &map,
+                    c,
+                    SheetKind::Accounts,
+                    i,
+                    "绑定范围编码",
+                    scope_kind_label(kind),
+                ) {
                     Some(id) => Some(id),
                     None => continue,
                 }
@@ -470,8 +576,15 @@ pub async fn load_dataset(
                 continue;
             }
         }
-        let existing: Option<(i64, String, String, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
-            on_tx!(l.tx, t => sqlx::query_as(
+        let existing: Option<(
+            i64,
+            String,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        )> = on_tx!(l.tx, t => sqlx::query_as(
                 "SELECT id, display_name, role, region_id, station_id, unit_id, deputy_id \
                  FROM app_user WHERE username = $1")
                 .bind(&a.username).fetch_optional(t).await)?;
@@ -487,7 +600,10 @@ pub async fn load_dataset(
                     must_change_password: true,
                 };
                 users::create_tx(&mut l.tx, keys, actor, &new).await?;
-                *l.report.created.entry(SheetKind::Accounts.code()).or_default() += 1;
+                *l.report
+                    .created
+                    .entry(SheetKind::Accounts.code())
+                    .or_default() += 1;
                 if a.password.is_empty() {
                     l.report.generated_credentials.push((
                         a.role.code().to_owned(),
@@ -509,9 +625,17 @@ pub async fn load_dataset(
                     .bind(&a.display_name).bind(a.role.code()).bind(r).bind(s).bind(u).bind(d)
                     .bind(l.at).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
                 let before = serde_json::json!({"display_name": name, "role": role});
-                let after = serde_json::json!({"display_name": a.display_name, "role": a.role.code()});
-                l.record(SheetKind::Accounts, "app_user", &a.username, &a.display_name, Some(&before), &after)
-                    .await?;
+                let after =
+                    serde_json::json!({"display_name": a.display_name, "role": a.role.code()});
+                l.record(
+                    SheetKind::Accounts,
+                    "app_user",
+                    &a.username,
+                    &a.display_name,
+                    Some(&before),
+                    &after,
+                )
+                .await?;
             }
         }
     }
@@ -593,8 +717,7 @@ async fn hash_account_passwords(accounts: &[AccountRow]) -> DbResult<Vec<(String
 
 /// Recomputes every region's materialised path (`/id/id/…/`) from the parent links.
 async fn rebuild_region_paths(tx: &mut Tx) -> DbResult<()> {
-    let rows: Vec<(i64, Option<i64>, String)> =
-        on_tx!(tx, t => sqlx::query_as("SELECT id, parent_id, path FROM region").fetch_all(t).await)?;
+    let rows: Vec<(i64, Option<i64>, String)> = on_tx!(tx, t => sqlx::query_as("SELECT id, parent_id, path FROM region").fetch_all(t).await)?;
     let parent: HashMap<i64, Option<i64>> = rows.iter().map(|(id, p, _)| (*id, *p)).collect();
     for (id, _, old) in &rows {
         let mut chain = vec![*id];

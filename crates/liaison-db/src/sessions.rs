@@ -95,8 +95,8 @@ pub async fn find(
         return Ok(Err(Lookup::Unknown));
     };
     let at = now();
-    let idle_over = kind == SessionKind::Web
-        && s.last_seen_at + time::Duration::minutes(IDLE_MINUTES) < at;
+    let idle_over =
+        kind == SessionKind::Web && s.last_seen_at + time::Duration::minutes(IDLE_MINUTES) < at;
     if s.expires_at < at || idle_over {
         delete_by_id(db, s.id).await?;
         return Ok(Err(Lookup::Expired));

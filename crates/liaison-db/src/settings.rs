@@ -5,8 +5,10 @@ use crate::error::DbResult;
 
 /// Reads a setting.
 pub async fn get(db: &Db, key: &str) -> DbResult<Option<String>> {
-    Ok(on_db!(db, p => sqlx::query_scalar("SELECT value FROM setting WHERE key = $1")
-        .bind(key).fetch_optional(p).await)?)
+    Ok(
+        on_db!(db, p => sqlx::query_scalar("SELECT value FROM setting WHERE key = $1")
+        .bind(key).fetch_optional(p).await)?,
+    )
 }
 
 /// Writes a setting.

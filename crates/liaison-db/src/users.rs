@@ -177,12 +177,7 @@ const INSERT_USER: &str = "INSERT INTO app_user (username, display_name, passwor
     VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,FALSE,0,$11,$11) RETURNING id";
 
 /// Inserts an account inside a transaction and audits it.
-pub async fn create_tx(
-    tx: &mut Tx,
-    keys: &Keys,
-    actor: &Actor,
-    u: &NewUser,
-) -> DbResult<i64> {
+pub async fn create_tx(tx: &mut Tx, keys: &Keys, actor: &Actor, u: &NewUser) -> DbResult<i64> {
     let (region, station, unit, deputy) = match u.role.scope_kind() {
         ScopeKind::Region => (u.scope_id, None, None, None),
         ScopeKind::Station => (None, u.scope_id, None, None),
@@ -225,8 +220,8 @@ pub async fn create_tx(
 /// Returns the number of failures so far.
 pub async fn record_failed_login(db: &Db, keys: &Keys, user: &User, ip: &str) -> DbResult<i64> {
     let failures = user.failed_logins + 1;
-    let lock_until = (failures >= MAX_FAILED_LOGINS)
-        .then(|| now() + time::Duration::minutes(LOCKOUT_MINUTES));
+    let lock_until =
+        (failures >= MAX_FAILED_LOGINS).then(|| now() + time::Duration::minutes(LOCKOUT_MINUTES));
     let mut tx = db.begin().await?;
     on_tx!(tx, t => sqlx::query(
         "UPDATE app_user SET failed_logins = $1, locked_until = COALESCE($2, locked_until) WHERE id = $3")
@@ -236,11 +231,18 @@ pub async fn record_failed_login(db: &Db, keys: &Keys, user: &User, ip: &str) ->
         keys,
         &Actor::public(ip),
         Entry {
-            action: if lock_until.is_some() { "lockout" } else { "login_failed" },
+            action: if lock_until.is_some() {
+                "lockout"
+            } else {
+                "login_failed"
+            },
             entity: "app_user",
             entity_id: user.id.to_string(),
             summary: if lock_until.is_some() {
-                format!("账号 {} 连续{}次登录失败，锁定{}分钟", user.username, failures, LOCKOUT_MINUTES)
+                format!(
+                    "账号 {} 连续{}次登录失败，锁定{}分钟",
+                    user.username, failures, LOCKOUT_MINUTES
+                )
             } else {
                 format!("账号 {} 登录失败（第{}次）", user.username, failures)
             },
@@ -301,10 +303,18 @@ pub async fn set_password(
         keys,
         actor,
         Entry {
-            action: if must_change { "reset_password" } else { "change_password" },
+            action: if must_change {
+                "reset_password"
+            } else {
+                "change_password"
+            },
             entity: "app_user",
             entity_id: user_id.to_string(),
-            summary: if must_change { "重置密码".into() } else { "修改密码".into() },
+            summary: if must_change {
+                "重置密码".into()
+            } else {
+                "修改密码".into()
+            },
             before: None,
             after: None,
         },
@@ -340,7 +350,11 @@ pub async fn set_locked(
             action: if locked { "lock" } else { "unlock" },
             entity: "app_user",
             entity_id: user_id.to_string(),
-            summary: if locked { "锁定账号".into() } else { "解锁账号".into() },
+            summary: if locked {
+                "锁定账号".into()
+            } else {
+                "解锁账号".into()
+            },
             before: None,
             after: None,
         },
@@ -351,9 +365,10 @@ pub async fn set_locked(
 
 /// Reveals an account holder's phone number, auditing the reveal.
 pub async fn reveal_phone(db: &Db, keys: &Keys, actor: &Actor, user_id: i64) -> DbResult<String> {
-    let enc: String = on_db!(db, p => sqlx::query_scalar("SELECT phone_enc FROM app_user WHERE id = $1")
+    let enc: String =
+        on_db!(db, p => sqlx::query_scalar("SELECT phone_enc FROM app_user WHERE id = $1")
         .bind(user_id).fetch_optional(p).await)?
-    .ok_or(DbError::NotFound)?;
+        .ok_or(DbError::NotFound)?;
     let phone = keys.decrypt(&enc)?;
     let mut tx = db.begin().await?;
     audit::append(

@@ -1,1 +1,135 @@
-//! liaison-web
+//! The web of Liaison: the staff workbench and the public portal (server-rendered Chinese pages
+//! that work without JavaScript) and the JSON API under `/api/v1`.
+//!
+//! Handlers are thin: they extract, validate into domain types, call `liaison_db`, and render an
+//! askama template or JSON. Permissions are decided by the one scoping rule
+//! (`liaison_core::scope`) and checked on the server for every request.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod layout;
+pub mod metrics;
+pub mod routes;
+
+use axum::Router;
+use liaison_core::protect::Keys;
+use liaison_db::Db;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Settings the web layer needs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Where uploads and generated files live.
+    pub data_dir: PathBuf,
+    /// Mark cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Public base URL used in QR codes and links, e.g. `https://lz.example.gov.cn`.
+    pub public_url: String,
+}
+
+/// Shared state of every request.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database.
+    pub db: Db,
+    /// Keys for personal data, the audit chain and tokens.
+    pub keys: Arc<Keys>,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Rate limiters of public endpoints.
+    pub limits: Arc<auth::RateLimits>,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(db: Db, keys: Keys, config: WebConfig) -> Self {
+        AppState {
+            db,
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::default()),
+            limits: Arc::new(auth::RateLimits::default()),
+        }
+    }
+}
+
+/// The whole application router.
+pub fn build_router(state: AppState) -> Router {
+    use axum::http::{HeaderValue, header};
+    use tower_http::compression::CompressionLayer;
+    use tower_http::limit::RequestBodyLimitLayer;
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    Router::new()
+        .merge(routes::public::router())
+        .merge(routes::auth_pages::router())
+        .merge(routes::workbench::router())
+        .merge(routes::org::router())
+        .merge(routes::admin::router())
+        .merge(routes::data::router())
+        .nest("/api/v1", api::router())
+        .merge(metrics::router())
+        .fallback(routes::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::load_user,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(RequestBodyLimitLayer::new(20 * 1024 * 1024))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = build_router(state.clone());
+    let cleanup_db = state.db.clone();
+    // Expired sessions are purged hourly so the table stays small.
+    let cleaner = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = liaison_db::sessions::purge_expired(&cleanup_db).await {
+                tracing::warn!(error = %e, "purging expired sessions failed");
+            }
+        }
+    });
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    cleaner.abort();
+    result
+}

@@ -391,7 +391,8 @@ pub struct Facts {
     pub assigned_on: Option<Date>,
     /// The reply deadline in force (办理期限).
     pub due_on: Option<Date>,
-    /// Day the result was sent to the submitter (start of the rating window).
+    /// Day the result was sent to the submitter (start of the rating window). Without it the
+    /// rating is not limited in time and the system does not close the item unrated.
     pub feedback_sent_on: Option<Date>,
     /// Extensions granted so far.
     pub extensions_used: u32,
@@ -676,11 +677,7 @@ fn join_labels(actors: &[Actor]) -> String {
         .join("、")
 }
 
-fn build<S: Code, A: Code>(
-    t: &Transition<S, A>,
-    current: S,
-    ctx: &Context<'_>,
-) -> Decision<S> {
+fn build<S: Code, A: Code>(t: &Transition<S, A>, current: S, ctx: &Context<'_>) -> Decision<S> {
     let to = match t.to {
         Target::To(s) => s,
         Target::Stay => current,
@@ -695,7 +692,11 @@ fn build<S: Code, A: Code>(
             }
         }
         Target::ByGrade { solved, pending } => {
-            if ctx.facts.last_grade.is_some_and(ResolutionGrade::needs_tracking) {
+            if ctx
+                .facts
+                .last_grade
+                .is_some_and(ResolutionGrade::needs_tracking)
+            {
                 pending
             } else {
                 solved
@@ -706,11 +707,7 @@ fn build<S: Code, A: Code>(
         from: current,
         to,
         label: t.action.label(),
-        effects: t
-            .effects
-            .iter()
-            .map(|spec| resolve(*spec, ctx))
-            .collect(),
+        effects: t.effects.iter().map(|spec| resolve(*spec, ctx)).collect(),
     }
 }
 
@@ -880,7 +877,11 @@ fn refusal(guard: Guard, kind: WorkflowKind, ctx: &Context<'_>) -> Option<String
         }
         Guard::RatingWindowPassed => {
             let window = ctx.opinion_sla().rating_window;
-            let sent = facts.feedback_sent_on?;
+            // Unlike the window check for people, closing without a known start is refused:
+            // a missing fact must not close items.
+            let Some(sent) = facts.feedback_sent_on else {
+                return Some("找不到反馈日期，无法判断评价期是否结束，请联系系统管理员".to_owned());
+            };
             let last_day = window.due_from(sent, cal);
             (today <= last_day).then(|| {
                 format!(

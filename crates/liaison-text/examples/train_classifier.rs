@@ -1,0 +1,178 @@
+//! Trains the opinion classifier on the TipDM 2020 problem C data, evaluates it on the held-out
+//! full rows, measures its speed and writes `model/classifier.bin`.
+//!
+//! ```text
+//! cargo run -p liaison-text --release --example train_classifier -- /work/shared/data/gov-messages
+//! cargo run -p liaison-text --release --example train_classifier -- /work/shared/data/gov-messages --variants
+//! ```
+//!
+//! `--variants` also trains and scores the alternatives that were compared when the shipped
+//! configuration was chosen, and prints them as a table. `--no-write` leaves the model file alone.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use liaison_text::classify::{
+    Algorithm, Example, FeatureConfig, Model, TrainOptions, data, evaluate, load_eval_set,
+    load_training_set,
+};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(dir) = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map(PathBuf::from)
+    else {
+        eprintln!("用法：train_classifier <gov-messages 数据目录> [--variants] [--no-write]");
+        return ExitCode::FAILURE;
+    };
+    match run(
+        &dir,
+        args.iter().any(|a| a == "--variants"),
+        !args.iter().any(|a| a == "--no-write"),
+    ) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(dir: &Path, variants: bool, write: bool) -> Result<(), String> {
+    let train = load_training_set(dir).map_err(|e| e.to_string())?;
+    let test = load_eval_set(&dir.join(data::FULL_ROWS_FILE)).map_err(|e| e.to_string())?;
+    println!(
+        "training: {} examples ({} titles, {} bodies; {} bodies equal to a test body left out)",
+        train.examples.len(),
+        train.titles,
+        train.bodies,
+        train.dropped_test_duplicates
+    );
+    println!("test: {} messages (title + body)\n", test.len());
+
+    if variants {
+        println!("| features | model | macro-F1 | accuracy | msg/s | train s |");
+        println!("| --- | --- | ---: | ---: | ---: | ---: |");
+        for (name, opts) in variant_list() {
+            let started = Instant::now();
+            let model = Model::train(&train.examples, &opts);
+            let train_secs = started.elapsed().as_secs_f64();
+            let model = Model::from_bytes(&model.to_bytes()).map_err(|e| e.to_string())?;
+            let report = evaluate(&model, &test);
+            let speed = messages_per_second(&model, &test);
+            println!(
+                "| {name} | {} | {:.4} | {:.4} | {:.0} | {:.1} |",
+                algorithm_name(&opts),
+                report.macro_f1,
+                report.accuracy,
+                speed,
+                train_secs
+            );
+        }
+        println!();
+    }
+
+    let opts = TrainOptions::default();
+    println!("shipped configuration: {opts:?}\n");
+    let started = Instant::now();
+    let trained = Model::train(&train.examples, &opts);
+    println!("trained in {:.1} s", started.elapsed().as_secs_f64());
+    let bytes = trained.to_bytes();
+    let model = Model::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    let full_precision = evaluate(&trained, &test);
+    let report = evaluate(&model, &test);
+    println!(
+        "macro-F1 before quantisation {:.4}, as stored {:.4}\n",
+        full_precision.macro_f1, report.macro_f1
+    );
+    println!("{report}");
+    println!(
+        "speed: {:.0} messages/s on one thread (title + body, {} test messages)",
+        messages_per_second(&model, &test),
+        test.len()
+    );
+    if write {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("model/classifier.bin");
+        std::fs::write(&path, &bytes).map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
+        println!("wrote {} ({} bytes)", path.display(), bytes.len());
+    }
+    Ok(())
+}
+
+/// Classifies the whole test set a few times on this thread and reports the rate.
+fn messages_per_second(model: &Model, test: &[Example]) -> f64 {
+    let rounds = 3;
+    let started = Instant::now();
+    let mut checksum = 0usize;
+    for _ in 0..rounds {
+        for example in test {
+            checksum += model.predict(&example.title, &example.body).label_l1.len();
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    std::hint::black_box(checksum);
+    (rounds * test.len()) as f64 / secs
+}
+
+fn algorithm_name(opts: &TrainOptions) -> String {
+    match opts.algorithm {
+        Algorithm::NaiveBayes { alpha } => format!("multinomial NB α={alpha}"),
+        Algorithm::ComplementNaiveBayes { alpha } => format!("complement NB α={alpha}"),
+        Algorithm::LinearSvm => format!(
+            "linear SVM (SGD) λ={:e}{}",
+            opts.lambda,
+            if opts.balanced { " balanced" } else { "" }
+        ),
+        Algorithm::Logistic => format!(
+            "logistic (SGD) λ={:e}{}",
+            opts.lambda,
+            if opts.balanced { " balanced" } else { "" }
+        ),
+    }
+}
+
+/// The alternatives compared against the shipped configuration.
+fn variant_list() -> Vec<(String, TrainOptions)> {
+    let base = TrainOptions::default();
+    let chars = |lo: u8, hi: u8, words: bool| FeatureConfig {
+        char_ngram_min: lo,
+        char_ngram_max: hi,
+        words,
+        ..base.features
+    };
+    let mut out = Vec::new();
+    let mut add = |name: &str, features: FeatureConfig, algorithm: Algorithm, lambda: f32| {
+        out.push((
+            name.to_string(),
+            TrainOptions {
+                features,
+                algorithm,
+                lambda,
+                ..base
+            },
+        ));
+    };
+    for (name, features) in [
+        ("char 1–2", chars(1, 2, false)),
+        ("char 1–3", chars(1, 3, false)),
+        ("char 2", chars(2, 2, false)),
+        ("words", chars(1, 0, true)),
+        ("words + char 1–2", chars(1, 2, true)),
+    ] {
+        for lambda in [1e-4, 3e-5, 1e-5] {
+            add(name, features, Algorithm::LinearSvm, lambda);
+        }
+        add(name, features, Algorithm::Logistic, 1e-5);
+        add(name, features, Algorithm::NaiveBayes { alpha: 0.01 }, 0.0);
+        add(
+            name,
+            features,
+            Algorithm::ComplementNaiveBayes { alpha: 0.1 },
+            0.0,
+        );
+    }
+    out
+}

@@ -1,0 +1,772 @@
+//! The classifier itself: a linear model over hashed features, its training, online correction
+//! and compact file format.
+//!
+//! Every algorithm offered here ends in the same form, one weight per (bucket, label) plus one
+//! bias per label, so prediction is a sparse dot product whatever was used to train it.
+
+use serde::{Deserialize, Serialize};
+
+use super::Example;
+use super::features::{self, FeatureConfig, SparseVec};
+
+/// How the weights are learned.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Algorithm {
+    /// Multinomial naive Bayes on the weighted features, additive smoothing `alpha`.
+    NaiveBayes {
+        /// Additive (Lidstone) smoothing.
+        alpha: f32,
+    },
+    /// Complement naive Bayes (Rennie et al. 2003): each label is scored against the counts of
+    /// all other labels, which copes better with unequal class sizes.
+    ComplementNaiveBayes {
+        /// Additive (Lidstone) smoothing.
+        alpha: f32,
+    },
+    /// One-vs-rest linear SVM (hinge loss, L2), trained by stochastic gradient descent.
+    LinearSvm,
+    /// Multinomial logistic regression (softmax, L2), trained by stochastic gradient descent.
+    Logistic,
+    /// One-vs-rest linear SVM with the squared hinge loss (L2), solved exactly by dual
+    /// coordinate descent (Hsieh et al. 2008, the method of LIBLINEAR).
+    LinearSvmDual,
+}
+
+/// Training settings. [`TrainOptions::default`] is the configuration of the shipped model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Feature extraction.
+    pub features: FeatureConfig,
+    /// Learning algorithm.
+    pub algorithm: Algorithm,
+    /// L2 regularisation strength (SGD algorithms only).
+    pub lambda: f32,
+    /// Passes over the training data (SGD algorithms only).
+    pub epochs: u32,
+    /// Weight each example by `n / (labels · n_label)` so small labels count as much as large
+    /// ones (SGD algorithms only).
+    pub balanced: bool,
+    /// Average the weights of the last half of the epochs, which smooths out SGD noise.
+    pub average: bool,
+    /// Seed of the example shuffling; the same seed and data give the same model.
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            features: FeatureConfig::default(),
+            algorithm: Algorithm::LinearSvm,
+            lambda: 1e-5,
+            epochs: 20,
+            balanced: false,
+            average: true,
+            seed: 20_200_228,
+        }
+    }
+}
+
+/// A trained classifier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    labels: Vec<String>,
+    config: FeatureConfig,
+    /// One weight per bucket when `config.idf`, else empty.
+    idf: Vec<f32>,
+    /// `buckets × labels`, bucket-major: the weights of one bucket are contiguous.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+    /// Scores are multiplied by this before the softmax that gives confidences.
+    temperature: f32,
+}
+
+/// Scores of one message, highest first, as softmax probabilities.
+pub(crate) type Ranked = Vec<(usize, f32)>;
+
+impl Model {
+    /// Trains a model on `examples`. Deterministic for the same examples and options.
+    ///
+    /// # Panics
+    /// If `examples` is empty.
+    pub fn train(examples: &[Example], opts: &TrainOptions) -> Model {
+        assert!(!examples.is_empty(), "cannot train on no examples");
+        let mut labels: Vec<String> = examples.iter().map(|e| e.label.clone()).collect();
+        labels.sort();
+        labels.dedup();
+        let ys: Vec<usize> = examples
+            .iter()
+            .map(|e| labels.binary_search(&e.label).unwrap_or(0))
+            .collect();
+        let config = opts.features;
+        let idf = if config.idf {
+            let docs: Vec<(&str, &str)> = examples
+                .iter()
+                .map(|e| (e.title.as_str(), e.body.as_str()))
+                .collect();
+            features::compute_idf(&config, &docs)
+        } else {
+            Vec::new()
+        };
+        let xs: Vec<SparseVec> = examples
+            .iter()
+            .map(|e| features::vectorise(&config, &idf, &e.title, &e.body))
+            .collect();
+        let fit = |rows: &[usize]| -> (Vec<f32>, Vec<f32>) {
+            let xs: Vec<SparseVec> = rows.iter().map(|&i| xs[i].clone()).collect();
+            let ys: Vec<usize> = rows.iter().map(|&i| ys[i]).collect();
+            fit_weights(&xs, &ys, labels.len(), opts)
+        };
+        // Confidences come from a softmax whose temperature is fitted on a held-out tenth of
+        // the data, because scores on training examples are overconfident (SVM margins in
+        // particular). The final weights are then trained on everything.
+        let mut rng = SplitMix64(opts.seed ^ 0x7e57);
+        let (held_out, kept): (Vec<usize>, Vec<usize>) =
+            (0..examples.len()).partition(|_| rng.below(10) == 0);
+        let temperature = if held_out.len() >= 20 && !kept.is_empty() {
+            let (weights, bias) = fit(&kept);
+            let probe = Model {
+                labels: labels.clone(),
+                config,
+                idf: idf.clone(),
+                weights,
+                bias,
+                temperature: 1.0,
+            };
+            let xs: Vec<SparseVec> = held_out.iter().map(|&i| xs[i].clone()).collect();
+            let ys: Vec<usize> = held_out.iter().map(|&i| ys[i]).collect();
+            probe.fit_temperature(&xs, &ys)
+        } else {
+            1.0
+        };
+        let (weights, bias) = fit_weights(&xs, &ys, labels.len(), opts);
+        Model {
+            labels,
+            config,
+            idf,
+            weights,
+            bias,
+            temperature,
+        }
+    }
+
+    /// The labels this model can predict, in its internal order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The feature configuration the model was trained with.
+    pub fn feature_config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Classifies one message; see [`super::Prediction`].
+    pub fn predict(&self, title: &str, body: &str) -> super::Prediction {
+        let ranked = self.rank(title, body);
+        let scores: Vec<(String, f32)> = ranked
+            .iter()
+            .map(|&(k, p)| (self.labels[k].clone(), p))
+            .collect();
+        let (label_l1, confidence) = scores[0].clone();
+        super::Prediction {
+            label_l1,
+            confidence,
+            scores,
+        }
+    }
+
+    /// Label indices with their probabilities, best first.
+    pub(crate) fn rank(&self, title: &str, body: &str) -> Ranked {
+        let x = self.vectorise(title, body);
+        let probs = softmax(&self.raw_scores(&x), self.temperature);
+        let mut ranked: Ranked = probs.into_iter().enumerate().collect();
+        // Ties (e.g. an empty message) fall back to the label order, so output is stable.
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked
+    }
+
+    fn vectorise(&self, title: &str, body: &str) -> SparseVec {
+        features::vectorise(&self.config, &self.idf, title, body)
+    }
+
+    fn raw_scores(&self, x: &SparseVec) -> Vec<f32> {
+        let classes = self.labels.len();
+        let mut scores = self.bias.clone();
+        for &(bucket, value) in x {
+            let row = &self.weights[bucket as usize * classes..][..classes];
+            for (s, w) in scores.iter_mut().zip(row) {
+                *s += value * w;
+            }
+        }
+        scores
+    }
+
+    /// Learns from one corrected example (e.g. staff changed the suggested label).
+    ///
+    /// This is a passive-aggressive update (PA-I, Crammer et al. 2006): if the correct label
+    /// does not already beat the best wrong label by a margin of 1, the weights of the two
+    /// labels move along the example's features just enough to create that margin, by at most
+    /// `aggressiveness` (0.1 is a cautious choice that needs a few corrections of the same kind
+    /// before predictions flip; larger values learn faster but trust single corrections more).
+    /// Returns `false` if the label is unknown to the model or the message has no features.
+    pub fn learn(&mut self, example: &Example, aggressiveness: f32) -> bool {
+        let Some(y) = self.labels.iter().position(|l| *l == example.label) else {
+            return false;
+        };
+        let x = self.vectorise(&example.title, &example.body);
+        if x.is_empty() {
+            return false;
+        }
+        let scores = self.raw_scores(&x);
+        let Some((rival, rival_score)) = scores
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(k, _)| k != y)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+        else {
+            return false;
+        };
+        let loss = 1.0 - (scores[y] - rival_score);
+        if loss <= 0.0 {
+            return true;
+        }
+        // Both rows move, so the margin changes by twice the squared norm (which is 1).
+        let squared_norm: f32 = x.iter().map(|(_, v)| v * v).sum();
+        let tau = (loss / (2.0 * squared_norm)).min(aggressiveness);
+        let classes = self.labels.len();
+        for &(bucket, value) in &x {
+            let row = bucket as usize * classes;
+            self.weights[row + y] += tau * value;
+            self.weights[row + rival] -= tau * value;
+        }
+        true
+    }
+
+    /// Finds the softmax temperature that minimises the log-loss on `xs`, so that
+    /// confidences mean roughly the same for every algorithm (SVM margins and naive Bayes
+    /// log-likelihoods are not probabilities).
+    /// A coarse one-dimensional search is enough for a single parameter.
+    fn fit_temperature(&self, xs: &[SparseVec], ys: &[usize]) -> f32 {
+        let scores: Vec<Vec<f32>> = xs.iter().map(|x| self.raw_scores(x)).collect();
+        let log_loss = |t: f32| -> f64 {
+            scores
+                .iter()
+                .zip(ys)
+                .map(|(s, &y)| -f64::from(softmax(s, t)[y].max(1e-12)).ln())
+                .sum()
+        };
+        let mut best = (1.0f32, log_loss(1.0));
+        // Geometric grid 2^-6 … 2^8 in quarter-octave steps.
+        for i in -24..=32 {
+            let t = 2f32.powf(i as f32 / 4.0);
+            let loss = log_loss(t);
+            if loss < best.1 {
+                best = (t, loss);
+            }
+        }
+        best.0
+    }
+}
+
+/// Weights and biases by the chosen algorithm.
+fn fit_weights(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    opts: &TrainOptions,
+) -> (Vec<f32>, Vec<f32>) {
+    let buckets = opts.features.buckets();
+    match opts.algorithm {
+        Algorithm::NaiveBayes { alpha } => naive_bayes(xs, ys, classes, buckets, alpha, false),
+        Algorithm::ComplementNaiveBayes { alpha } => {
+            naive_bayes(xs, ys, classes, buckets, alpha, true)
+        }
+        Algorithm::LinearSvm | Algorithm::Logistic => sgd(xs, ys, classes, opts),
+        Algorithm::LinearSvmDual => dual_coordinate_descent(xs, ys, classes, opts),
+    }
+}
+
+/// Softmax of `scores · temperature`.
+fn softmax(scores: &[f32], temperature: f32) -> Vec<f32> {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f32> = scores
+        .iter()
+        .map(|s| ((s - max) * temperature).exp())
+        .collect();
+    let sum: f32 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+/// Naive Bayes weights from weighted feature counts: `(weights, bias)`.
+fn naive_bayes(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    buckets: usize,
+    alpha: f32,
+    complement: bool,
+) -> (Vec<f32>, Vec<f32>) {
+    let mut counts = vec![0f64; buckets * classes];
+    let mut docs = vec![0usize; classes];
+    for (x, &y) in xs.iter().zip(ys) {
+        docs[y] += 1;
+        for &(bucket, value) in x {
+            counts[bucket as usize * classes + y] += f64::from(value);
+        }
+    }
+    // Smoothing over the buckets actually seen, not the whole hash space, so the number of
+    // buckets does not change the strength of the smoothing.
+    let seen = (0..buckets)
+        .filter(|b| counts[b * classes..][..classes].iter().any(|&c| c > 0.0))
+        .count()
+        .max(1) as f64;
+    let alpha = f64::from(alpha);
+    let mut totals = vec![0f64; classes];
+    for row in counts.chunks(classes) {
+        for (t, c) in totals.iter_mut().zip(row) {
+            *t += c;
+        }
+    }
+    let grand_total: f64 = totals.iter().sum();
+    let mut weights = vec![0f32; buckets * classes];
+    for (b, row) in counts.chunks(classes).enumerate() {
+        let row_total: f64 = row.iter().sum();
+        for k in 0..classes {
+            let w = if complement {
+                let c = row_total - row[k];
+                let t = grand_total - totals[k];
+                -((c + alpha) / (t + alpha * seen)).ln()
+            } else {
+                ((row[k] + alpha) / (totals[k] + alpha * seen)).ln()
+            };
+            weights[b * classes + k] = w as f32;
+        }
+    }
+    let n = xs.len() as f64;
+    let bias = docs
+        .iter()
+        .map(|&d| {
+            if complement {
+                0.0
+            } else {
+                (d as f64 / n).ln() as f32
+            }
+        })
+        .collect();
+    (weights, bias)
+}
+
+/// SplitMix64, a small deterministic generator for shuffling (Steele, Lea, Flood 2014).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (the modulo bias is negligible for the sizes used here).
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Stochastic gradient descent for the hinge (one-vs-rest) and softmax losses with L2
+/// regularisation, in the style of Bottou's `sgd` and scikit-learn's `SGDClassifier`:
+/// learning rate `1 / (lambda · (t0 + t))`, and the weight decay kept as one scalar factor so
+/// that each step only touches the buckets of the current example.
+fn sgd(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    opts: &TrainOptions,
+) -> (Vec<f32>, Vec<f32>) {
+    let buckets = opts.features.buckets();
+    let lambda = f64::from(opts.lambda);
+    let mut v = vec![0f32; buckets * classes];
+    let mut scale = 1.0f64;
+    let mut bias = vec![0f32; classes];
+    let mut average_w = vec![0f64; if opts.average { buckets * classes } else { 0 }];
+    let mut average_b = vec![0f64; classes];
+    let mut averaged = 0u32;
+
+    let mut per_label = vec![0usize; classes];
+    for &y in ys {
+        per_label[y] += 1;
+    }
+    let example_weight: Vec<f64> = per_label
+        .iter()
+        .map(|&n| {
+            if opts.balanced {
+                ys.len() as f64 / (classes as f64 * n.max(1) as f64)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+
+    // Initial step size from the "typical weight" heuristic of Bottou's sgd code.
+    let typical_w = lambda.powf(-0.25);
+    let t0 = 1.0 / (typical_w * lambda);
+    let mut t = 0f64;
+    let mut rng = SplitMix64(opts.seed);
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    let mut gradient = vec![0f64; classes];
+    let mut scores = vec![0f64; classes];
+
+    for epoch in 0..opts.epochs {
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        for &i in &order {
+            let (x, y) = (&xs[i], ys[i]);
+            let eta = 1.0 / (lambda * (t0 + t));
+            t += 1.0;
+            for (s, b) in scores.iter_mut().zip(&bias) {
+                *s = f64::from(*b);
+            }
+            for &(bucket, value) in x {
+                let row = &v[bucket as usize * classes..][..classes];
+                for (s, w) in scores.iter_mut().zip(row) {
+                    *s += scale * f64::from(value) * f64::from(*w);
+                }
+            }
+            match opts.algorithm {
+                Algorithm::Logistic => {
+                    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                    let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                    for k in 0..classes {
+                        let p = (scores[k] - max).exp() / sum;
+                        gradient[k] = p - if k == y { 1.0 } else { 0.0 };
+                    }
+                }
+                _ => {
+                    for k in 0..classes {
+                        let sign = if k == y { 1.0 } else { -1.0 };
+                        let z = sign * scores[k];
+                        gradient[k] = match loss_kind() {
+                            1 => {
+                                if z < 1.0 {
+                                    -2.0 * sign * (1.0 - z)
+                                } else {
+                                    0.0
+                                }
+                            }
+                            2 => {
+                                if z < -1.0 {
+                                    -4.0 * sign
+                                } else if z < 1.0 {
+                                    -2.0 * sign * (1.0 - z)
+                                } else {
+                                    0.0
+                                }
+                            }
+                            _ => {
+                                if z < 1.0 {
+                                    -sign
+                                } else {
+                                    0.0
+                                }
+                            }
+                        };
+                    }
+                }
+            }
+            let weight = example_weight[y];
+            scale *= 1.0 - eta * lambda;
+            let step = eta * weight / scale;
+            for &(bucket, value) in x {
+                let row = &mut v[bucket as usize * classes..][..classes];
+                for (w, g) in row.iter_mut().zip(&gradient) {
+                    *w -= (step * g * f64::from(value)) as f32;
+                }
+            }
+            // The bias is not regularised and learns more slowly, as in scikit-learn's
+            // sparse SGD, because it is updated by every example.
+            for (b, g) in bias.iter_mut().zip(&gradient) {
+                *b -= (bias_rate() * eta * weight * g) as f32;
+            }
+            if scale < 1e-6 {
+                for w in &mut v {
+                    *w = (f64::from(*w) * scale) as f32;
+                }
+                scale = 1.0;
+            }
+        }
+        if opts.average && epoch >= opts.epochs / 2 {
+            for (a, w) in average_w.iter_mut().zip(&v) {
+                *a += scale * f64::from(*w);
+            }
+            for (a, b) in average_b.iter_mut().zip(&bias) {
+                *a += f64::from(*b);
+            }
+            averaged += 1;
+        }
+    }
+    if opts.average && averaged > 0 {
+        let n = f64::from(averaged);
+        let weights = average_w.iter().map(|a| (a / n) as f32).collect();
+        let bias = average_b.iter().map(|a| (a / n) as f32).collect();
+        (weights, bias)
+    } else {
+        let weights = v.iter().map(|w| (f64::from(*w) * scale) as f32).collect();
+        (weights, bias)
+    }
+}
+
+/// Dual coordinate descent for the one-vs-rest L2-regularised squared-hinge SVM
+/// (Hsieh, Chang, Lin, Keerthi, Sundararajan 2008, "A dual coordinate descent method for
+/// large-scale linear SVM", algorithm 1). The cost is `C = 1 / (lambda · n)`, the usual
+/// correspondence with the primal `lambda/2 ‖w‖² + (1/n) Σ loss`. The bias is learned as the
+/// weight of a constant feature of value 1, as LIBLINEAR does. The seven binary problems are
+/// independent; they share one pass order so each example is vectorised into cache once.
+fn dual_coordinate_descent(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    opts: &TrainOptions,
+) -> (Vec<f32>, Vec<f32>) {
+    let buckets = opts.features.buckets();
+    let n = xs.len();
+    let cost = 1.0 / (f64::from(opts.lambda) * n as f64);
+    let mut per_label = vec![0usize; classes];
+    for &y in ys {
+        per_label[y] += 1;
+    }
+    // With `balanced`, a label's examples get a cost inversely proportional to its size.
+    let label_cost: Vec<f64> = per_label
+        .iter()
+        .map(|&m| {
+            if opts.balanced {
+                cost * n as f64 / (classes as f64 * m.max(1) as f64)
+            } else {
+                cost
+            }
+        })
+        .collect();
+    let mut w = vec![0f64; buckets * classes];
+    let mut bias = vec![0f64; classes];
+    let mut alpha = vec![0f64; n * classes];
+    let squared_norms: Vec<f64> = xs
+        .iter()
+        .map(|x| 1.0 + x.iter().map(|(_, v)| f64::from(*v).powi(2)).sum::<f64>())
+        .collect();
+    let mut rng = SplitMix64(opts.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut margins = vec![0f64; classes];
+    for _ in 0..opts.epochs {
+        for i in (1..n).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let mut largest_step = 0f64;
+        for &i in &order {
+            let x = &xs[i];
+            margins.copy_from_slice(&bias);
+            for &(bucket, value) in x {
+                let row = &w[bucket as usize * classes..][..classes];
+                for (m, wk) in margins.iter_mut().zip(row) {
+                    *m += f64::from(value) * wk;
+                }
+            }
+            let mut deltas = [0f64; 32];
+            let mut any = false;
+            for k in 0..classes {
+                let y = if ys[i] == k { 1.0 } else { -1.0 };
+                // The squared hinge adds 1/(2C) to the diagonal and has no upper bound.
+                let diagonal = 0.5 / label_cost[ys[i]];
+                let a = &mut alpha[i * classes + k];
+                let gradient = y * margins[k] - 1.0 + diagonal * *a;
+                let projected = if *a == 0.0 {
+                    gradient.min(0.0)
+                } else {
+                    gradient
+                };
+                if projected.abs() > 1e-12 {
+                    let old = *a;
+                    *a = (old - gradient / (squared_norms[i] + diagonal)).max(0.0);
+                    deltas[k] = (*a - old) * y;
+                    largest_step = largest_step.max(projected.abs());
+                    any = true;
+                }
+            }
+            if any {
+                for &(bucket, value) in x {
+                    let row = &mut w[bucket as usize * classes..][..classes];
+                    for (wk, d) in row.iter_mut().zip(&deltas) {
+                        *wk += d * f64::from(value);
+                    }
+                }
+                for (b, d) in bias.iter_mut().zip(&deltas) {
+                    *b += d;
+                }
+            }
+        }
+        // LIBLINEAR's default stopping tolerance on the projected gradient.
+        if largest_step < 0.1 {
+            break;
+        }
+    }
+    (
+        w.into_iter().map(|v| v as f32).collect(),
+        bias.into_iter().map(|v| v as f32).collect(),
+    )
+}
+
+fn bias_rate() -> f64 {
+    std::env::var("BIASLR")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.01)
+}
+fn loss_kind() -> u32 {
+    std::env::var("LOSS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Errors reading a model file.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Not a model file of this format or version.
+    #[error("不是可识别的分类模型文件（文件头不符或版本不支持），请重新训练模型")]
+    BadHeader,
+    /// The file ends early or its sizes disagree.
+    #[error("分类模型文件不完整或已损坏，请重新训练模型")]
+    Truncated,
+    /// The JSON header cannot be parsed.
+    #[error("分类模型文件头无法解析：{0}")]
+    Header(#[from] serde_json::Error),
+}
+
+const MAGIC: &[u8; 4] = b"LTXC";
+const FORMAT_VERSION: u32 = 1;
+
+/// The JSON part of the model file; the large arrays follow it in binary.
+#[derive(Serialize, Deserialize)]
+struct Header {
+    labels: Vec<String>,
+    config: FeatureConfig,
+    bias: Vec<f32>,
+    temperature: f32,
+    /// Per label: weight = stored i8 · scale.
+    weight_scales: Vec<f32>,
+    /// IDF = `idf_min + stored u8 · idf_step`.
+    idf_min: f32,
+    idf_step: f32,
+}
+
+impl Model {
+    /// Serialises the model compactly:
+    /// `"LTXC"`, format version (u32 LE), header length (u32 LE), JSON header, then the IDF
+    /// table as u8 (if used) and the weights as i8, bucket-major, each quantised linearly
+    /// (per label for the weights).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let classes = self.labels.len();
+        let mut weight_scales = vec![0f32; classes];
+        for row in self.weights.chunks(classes) {
+            for (s, w) in weight_scales.iter_mut().zip(row) {
+                *s = s.max(w.abs() / 127.0);
+            }
+        }
+        for s in &mut weight_scales {
+            if *s == 0.0 {
+                *s = 1.0;
+            }
+        }
+        let (idf_min, idf_max) = self
+            .idf
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
+        let (idf_min, idf_step) = if self.idf.is_empty() {
+            (0.0, 0.0)
+        } else {
+            (
+                idf_min,
+                ((idf_max - idf_min) / 255.0).max(f32::MIN_POSITIVE),
+            )
+        };
+        let header = Header {
+            labels: self.labels.clone(),
+            config: self.config,
+            bias: self.bias.clone(),
+            temperature: self.temperature,
+            weight_scales: weight_scales.clone(),
+            idf_min,
+            idf_step,
+        };
+        let json = serde_json::to_vec(&header).unwrap_or_default();
+        let mut out = Vec::with_capacity(12 + json.len() + self.idf.len() + self.weights.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(json.len() as u32).to_le_bytes());
+        out.extend_from_slice(&json);
+        out.extend(
+            self.idf
+                .iter()
+                .map(|&v| ((v - idf_min) / idf_step).round().clamp(0.0, 255.0) as u8),
+        );
+        for row in self.weights.chunks(classes) {
+            for (w, s) in row.iter().zip(&weight_scales) {
+                out.push((w / s).round().clamp(-127.0, 127.0) as i8 as u8);
+            }
+        }
+        out
+    }
+
+    /// Reads a model written by [`Model::to_bytes`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Model, ModelError> {
+        if bytes.len() < 12 || &bytes[..4] != MAGIC {
+            return Err(ModelError::BadHeader);
+        }
+        let word = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        if word(4) != FORMAT_VERSION {
+            return Err(ModelError::BadHeader);
+        }
+        let json_end = 12 + word(8) as usize;
+        let json = bytes.get(12..json_end).ok_or(ModelError::Truncated)?;
+        let header: Header = serde_json::from_slice(json)?;
+        let classes = header.labels.len();
+        let buckets = header.config.buckets();
+        if classes == 0
+            || header.bias.len() != classes
+            || header.weight_scales.len() != classes
+            || !(1..=30).contains(&header.config.hash_bits)
+        {
+            return Err(ModelError::Truncated);
+        }
+        let idf_len = if header.config.idf { buckets } else { 0 };
+        let rest = &bytes[json_end..];
+        if rest.len() != idf_len + buckets * classes {
+            return Err(ModelError::Truncated);
+        }
+        let (idf_bytes, weight_bytes) = rest.split_at(idf_len);
+        let idf = idf_bytes
+            .iter()
+            .map(|&q| header.idf_min + f32::from(q) * header.idf_step)
+            .collect();
+        let weights = weight_bytes
+            .chunks(classes)
+            .flat_map(|row| {
+                row.iter()
+                    .zip(&header.weight_scales)
+                    .map(|(&q, s)| f32::from(q as i8) * s)
+            })
+            .collect();
+        Ok(Model {
+            labels: header.labels,
+            config: header.config,
+            idf,
+            weights,
+            bias: header.bias,
+            temperature: header.temperature,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! The JSON API under `/api/v1`, described by the OpenAPI 3.1 document at
+//! `/api/v1/openapi.json`.
+//!
+//! Conventions: a bearer token from `POST /api/v1/auth/token`; lists return
+//! `{"items": [...], "total": N, "next": cursor|null}` and take `after` (the cursor) and `limit`;
+//! errors return `{"error": {"code", "message", "fields"}}` with a stable `code`.
+
+pub mod auth;
+pub mod org;
+
+use crate::AppState;
+use axum::Json;
+use axum::Router;
+use axum::routing::{get, post};
+use serde::Serialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// API routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/token", post(auth::create_token))
+        .route("/regions", get(org::list_regions))
+        .route("/stations", get(org::list_stations))
+        .route("/deputies", get(org::list_deputies))
+        .route("/handling-units", get(org::list_units))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(api_not_found)
+}
+
+async fn api_not_found() -> crate::error::ApiError {
+    crate::error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "接口不存在，请查阅 /api/v1/openapi.json",
+    )
+}
+
+/// A page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct ListPage<T: ToSchema> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Matching items in all pages.
+    pub total: i64,
+    /// Cursor to pass as `after` for the next page; null on the last page.
+    pub next: Option<String>,
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Liaison 人大代表联络站 API",
+        version = "1",
+        description = "联络站平台的数据接口：组织机构（行政区划、联络站、代表、承办单位）。列表统一返回 {items, total, next}，分页以 after=next 继续。"
+    ),
+    paths(
+        auth::create_token,
+        org::list_regions,
+        org::list_stations,
+        org::list_deputies,
+        org::list_units,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    modifiers(&BearerAuth),
+    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,175 @@
+//! The frame around every page: title, navigation by module (only modules that work are shown),
+//! the signed-in user, and the CSRF token forms need.
+
+use crate::auth::{RequestCtx, Staff};
+use crate::error::PageResult;
+use askama::Template;
+use axum::response::{Html, IntoResponse, Response};
+use liaison_core::role::Role;
+
+/// One entry of the workbench navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    /// Link.
+    pub href: &'static str,
+    /// Chinese label.
+    pub label: &'static str,
+    /// Key matched against [`Layout::active`].
+    pub key: &'static str,
+}
+
+/// The signed-in user shown in the header.
+#[derive(Debug, Clone)]
+pub struct UserBar {
+    /// Name.
+    pub name: String,
+    /// Role label.
+    pub role: String,
+    /// Bound region/station/unit/deputy name.
+    pub scope: String,
+}
+
+/// Data of the page frame.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Page title (without the site name).
+    pub title: String,
+    /// Signed-in user, for the workbench header.
+    pub user: Option<UserBar>,
+    /// CSRF token for forms on the page.
+    pub csrf: String,
+    /// Workbench navigation (empty on public pages).
+    pub nav: Vec<NavItem>,
+    /// Key of the active navigation entry.
+    pub active: &'static str,
+    /// One-off notice shown at the top (e.g. "已保存").
+    pub notice: Option<String>,
+}
+
+/// The modules a role sees in the workbench.
+pub fn nav_for(role: Role) -> Vec<NavItem> {
+    let mut v = vec![NavItem {
+        href: "/work",
+        label: "工作台",
+        key: "home",
+    }];
+    let org = role.is_business_staff() || role == Role::SystemAdmin;
+    if org {
+        v.push(NavItem {
+            href: "/work/stations",
+            label: "联络站",
+            key: "stations",
+        });
+        v.push(NavItem {
+            href: "/work/deputies",
+            label: "人大代表",
+            key: "deputies",
+        });
+    }
+    if org || matches!(role, Role::UnitOfficer | Role::UnitLead) {
+        v.push(NavItem {
+            href: "/work/units",
+            label: "承办单位",
+            key: "units",
+        });
+    }
+    if role.may_edit_organisation() {
+        v.push(NavItem {
+            href: "/work/regions",
+            label: "行政区划",
+            key: "regions",
+        });
+        v.push(NavItem {
+            href: "/work/data",
+            label: "导入导出",
+            key: "data",
+        });
+    }
+    if role.may_manage_accounts() {
+        v.push(NavItem {
+            href: "/admin/users",
+            label: "账号管理",
+            key: "users",
+        });
+    }
+    if role.may_read_audit() {
+        v.push(NavItem {
+            href: "/admin/audit",
+            label: "审计日志",
+            key: "audit",
+        });
+    }
+    v
+}
+
+impl Layout {
+    /// Frame of a workbench page.
+    pub fn staff(staff: &Staff, title: impl Into<String>, active: &'static str) -> Self {
+        let u = &staff.auth.user;
+        Layout {
+            title: title.into(),
+            user: Some(UserBar {
+                name: u.display_name.clone(),
+                role: staff.auth.role().label().to_owned(),
+                scope: u.scope_name.clone().unwrap_or_default(),
+            }),
+            csrf: staff.ctx.csrf().to_owned(),
+            nav: if staff.auth.principal.must_change_password {
+                Vec::new()
+            } else {
+                nav_for(staff.auth.role())
+            },
+            active,
+            notice: None,
+        }
+    }
+
+    /// Frame of a public page.
+    pub fn public(ctx: &RequestCtx, title: impl Into<String>) -> Self {
+        Layout {
+            title: title.into(),
+            user: None,
+            csrf: ctx.csrf().to_owned(),
+            nav: Vec::new(),
+            active: "",
+            notice: None,
+        }
+    }
+
+    /// Adds a notice.
+    pub fn with_notice(mut self, notice: Option<String>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+/// Renders a template as an HTML response.
+pub fn render(t: &impl Template) -> PageResult<Response> {
+    Ok(Html(t.render()?).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    status: u16,
+    message: &'a str,
+}
+
+/// The HTML of an error page.
+pub fn error_page(status: u16, title: &str, message: &str) -> String {
+    let page = ErrorPage {
+        layout: Layout {
+            title: title.to_owned(),
+            user: None,
+            csrf: String::new(),
+            nav: Vec::new(),
+            active: "",
+            notice: None,
+        },
+        status,
+        message,
+    };
+    page.render()
+        .unwrap_or_else(|_| format!("<!doctype html><title>{status}</title><p>{status}"))
+}

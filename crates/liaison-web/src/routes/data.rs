@@ -1,0 +1,403 @@
+//! Import and export of the organisation as Excel (.xlsx) and CSV, from the workbench.
+//!
+//! An import is checked row by row (file format by `liaison_docs`, references and scope here and
+//! in the loader) and lands whole or not at all. Exports are of the user's scope; personal data
+//! is masked unless the user states a purpose, which is audited.
+
+use crate::AppState;
+use crate::auth::{CsrfForm, Staff, tokens_match};
+use crate::error::{PageError, PageResult};
+use crate::layout::{Layout, render};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Multipart, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use liaison_core::dataset::{Dataset, RowError, SheetKind};
+use liaison_core::role::Role;
+use liaison_core::scope::Scope;
+use liaison_db::audit::{self, Entry};
+use liaison_db::directory;
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Import/export routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/work/data", get(data_page))
+        .route("/work/data/import", post(import))
+        .route("/work/data/export", post(export))
+        .route("/work/data/template.xlsx", get(template))
+}
+
+const DATA_ROLES: &[Role] = &[
+    Role::SystemAdmin,
+    Role::CityStaff,
+    Role::CountyStaff,
+    Role::TownshipStaff,
+];
+
+#[derive(Template)]
+#[template(path = "data/index.html")]
+struct DataPage {
+    layout: Layout,
+    errors: Vec<RowError>,
+    file_error: Option<String>,
+    summary: Option<String>,
+    credentials: Vec<(String, String, String, String)>,
+    kinds: Vec<(&'static str, &'static str)>,
+}
+
+fn data_page_with(staff: &Staff) -> DataPage {
+    DataPage {
+        layout: Layout::staff(staff, "导入导出", "data"),
+        errors: Vec::new(),
+        file_error: None,
+        summary: None,
+        credentials: Vec::new(),
+        kinds: SheetKind::ALL
+            .iter()
+            .map(|k| (k.code(), k.label()))
+            .collect(),
+    }
+}
+
+/// `GET /work/data`.
+async fn data_page(staff: Staff) -> PageResult {
+    staff.require(DATA_ROLES)?;
+    render(&data_page_with(&staff))
+}
+
+/// `GET /work/data/template.xlsx`.
+async fn template(staff: Staff) -> PageResult<Response> {
+    staff.require(DATA_ROLES)?;
+    let bytes = tokio::task::spawn_blocking(liaison_docs::template_xlsx)
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(xlsx_response(bytes, "组织数据导入模板.xlsx"))
+}
+
+fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"liaison.xlsx\"; filename*=UTF-8''{}",
+                    crate::auth::urlencode(filename)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Rows whose region lies outside the user's scope, and account rows from users who may not
+/// manage accounts.
+async fn scope_errors(
+    state: &AppState,
+    staff: &Staff,
+    data: &Dataset,
+) -> PageResult<Vec<RowError>> {
+    let scope = staff.auth.scope();
+    let mut errors = Vec::new();
+    if !data.accounts.is_empty() && !staff.auth.role().may_manage_accounts() {
+        errors.push(RowError {
+            sheet: SheetKind::Accounts,
+            row: 1,
+            column: "用户名".into(),
+            message: "账号只能由系统管理员或安全管理员导入，请删除“账号”工作表后再导入".into(),
+        });
+    }
+    let prefix = match &scope {
+        Scope::Everything => return Ok(errors),
+        Scope::RegionSubtree(p) => p.clone(),
+        _ => {
+            errors.push(RowError {
+                sheet: SheetKind::Regions,
+                row: 1,
+                column: "区划代码".into(),
+                message: "您的角色不能导入组织数据".into(),
+            });
+            return Ok(errors);
+        }
+    };
+    // A region code is inside the scope if it is stored under the scope, or if the file defines
+    // it under a parent that is.
+    let file_parents: HashMap<&str, Option<&str>> = data
+        .regions
+        .iter()
+        .map(|r| (r.code.as_str(), r.parent_code.as_deref()))
+        .collect();
+    let mut cache: HashMap<String, bool> = HashMap::new();
+    let mut inside = async |code: &str| -> PageResult<bool> {
+        if let Some(v) = cache.get(code) {
+            return Ok(*v);
+        }
+        let mut cur = Some(code.to_owned());
+        let mut hops = 0;
+        let mut result = false;
+        while let Some(c) = cur.take() {
+            hops += 1;
+            if hops > 10 {
+                break;
+            }
+            if let Some(r) = directory::region_by_code(&state.db, &c).await? {
+                result = r.path.starts_with(&prefix);
+                break;
+            }
+            cur = file_parents
+                .get(c.as_str())
+                .copied()
+                .flatten()
+                .map(str::to_owned);
+        }
+        cache.insert(code.to_owned(), result);
+        Ok(result)
+    };
+    let msg = |code: &str| format!("区划“{code}”不在您的工作范围内，不能导入该行");
+    for (i, r) in data.regions.iter().enumerate() {
+        let parent_ok = match r.parent_code.as_deref() {
+            Some(p) => inside(p).await?,
+            None => false,
+        };
+        if !parent_ok && !inside(&r.code).await? {
+            errors.push(RowError {
+                sheet: SheetKind::Regions,
+                row: i + 2,
+                column: "上级区划代码".into(),
+                message: msg(&r.code),
+            });
+        }
+    }
+    for (i, s) in data.stations.iter().enumerate() {
+        if !inside(&s.region_code).await? {
+            errors.push(RowError {
+                sheet: SheetKind::Stations,
+                row: i + 2,
+                column: "所属区划代码".into(),
+                message: msg(&s.region_code),
+            });
+        }
+    }
+    for (i, d) in data.deputies.iter().enumerate() {
+        if !inside(&d.region_code).await? {
+            errors.push(RowError {
+                sheet: SheetKind::Deputies,
+                row: i + 2,
+                column: "所属区划代码".into(),
+                message: msg(&d.region_code),
+            });
+        }
+    }
+    for (i, u) in data.units.iter().enumerate() {
+        if !inside(&u.region_code).await? {
+            errors.push(RowError {
+                sheet: SheetKind::Units,
+                row: i + 2,
+                column: "所属区划代码".into(),
+                message: msg(&u.region_code),
+            });
+        }
+    }
+    for (i, g) in data.grids.iter().enumerate() {
+        if !inside(&g.region_code).await? {
+            errors.push(RowError {
+                sheet: SheetKind::Grids,
+                row: i + 2,
+                column: "所属区划代码".into(),
+                message: msg(&g.region_code),
+            });
+        }
+    }
+    let station_codes: HashMap<&str, &str> = data
+        .stations
+        .iter()
+        .map(|s| (s.code.as_str(), s.region_code.as_str()))
+        .collect();
+    for (i, m) in data.station_members.iter().enumerate() {
+        let region = match station_codes.get(m.station_code.as_str()) {
+            Some(r) => Some((*r).to_owned()),
+            None => directory::station_by_code(&state.db, &m.station_code)
+                .await?
+                .map(|s| s.region_code),
+        };
+        if let Some(r) = region
+            && !inside(&r).await?
+        {
+            errors.push(RowError {
+                sheet: SheetKind::StationMembers,
+                row: i + 2,
+                column: "站点编码".into(),
+                message: msg(&r),
+            });
+        }
+    }
+    Ok(errors)
+}
+
+/// `POST /work/data/import` (multipart: `_csrf`, `kind` for CSV, `file`).
+async fn import(State(state): State<AppState>, staff: Staff, mut mp: Multipart) -> PageResult {
+    staff.require(DATA_ROLES)?;
+    let mut csrf = String::new();
+    let mut kind = String::new();
+    let mut file: Option<(String, Vec<u8>)> = None;
+    while let Some(field) = mp
+        .next_field()
+        .await
+        .map_err(|e| PageError::BadRequest(format!("上传内容无法读取：{e}")))?
+    {
+        match field.name() {
+            Some("_csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("kind") => kind = field.text().await.unwrap_or_default(),
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|e| PageError::BadRequest(format!("文件上传失败：{e}")))?;
+                file = Some((name, bytes.to_vec()));
+            }
+            _ => {}
+        }
+    }
+    if !tokens_match(&csrf, staff.ctx.csrf()) {
+        return Err(PageError::Csrf);
+    }
+    let mut page = data_page_with(&staff);
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        page.file_error = Some("请选择要导入的 Excel（.xlsx）或 CSV 文件".into());
+        return render(&page);
+    };
+    let lower = name.to_lowercase();
+    let parsed = if lower.ends_with(".csv") {
+        let Some(k) = SheetKind::parse(&kind) else {
+            page.file_error = Some("导入 CSV 文件时请选择数据类别（如“联络站”“代表”）".into());
+            return render(&page);
+        };
+        tokio::task::spawn_blocking(move || liaison_docs::read_csv(k, &bytes)).await
+    } else {
+        tokio::task::spawn_blocking(move || liaison_docs::read_xlsx(&bytes)).await
+    }
+    .map_err(|e| PageError::Internal(e.to_string()))?;
+    let data = match parsed {
+        Ok(d) => d,
+        Err(liaison_docs::ImportError::Rows(rows)) => {
+            page.errors = rows;
+            return render(&page);
+        }
+        Err(liaison_docs::ImportError::File(msg)) => {
+            page.file_error = Some(msg);
+            return render(&page);
+        }
+    };
+    let errs = scope_errors(&state, &staff, &data).await?;
+    if !errs.is_empty() {
+        page.errors = errs;
+        return render(&page);
+    }
+    match liaison_db::org::load_dataset(
+        &state.db,
+        &state.keys,
+        &staff.ctx.actor(),
+        &data,
+        &mut |_, _| {},
+    )
+    .await
+    {
+        Ok(report) => {
+            page.summary = Some(format!(
+                "导入成功：{}。所有变更已记入审计日志。",
+                report.summary()
+            ));
+            page.credentials = report.generated_credentials;
+        }
+        Err(liaison_db::org::LoadError::Rows(rows)) => page.errors = rows,
+        Err(liaison_db::org::LoadError::Db(e)) => return Err(e.into()),
+    }
+    render(&page)
+}
+
+#[derive(Deserialize)]
+struct ExportForm {
+    #[serde(default)]
+    include_private: Option<String>,
+    #[serde(default)]
+    purpose: String,
+}
+
+/// `POST /work/data/export` — the scope's organisation as .xlsx.
+async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    CsrfForm(form): CsrfForm<ExportForm>,
+) -> PageResult<Response> {
+    staff.require(DATA_ROLES)?;
+    let include_private = form.include_private.is_some();
+    if include_private && form.purpose.trim().is_empty() {
+        let mut page = data_page_with(&staff);
+        page.file_error = Some("导出含个人联系方式的数据时，请填写导出事由".into());
+        return render(&page);
+    }
+    let scope = staff.auth.scope();
+    let mut data = liaison_db::org::export_dataset(&state.db, &state.keys, &scope).await?;
+    if !staff.auth.role().may_manage_accounts() {
+        data.accounts.clear();
+    }
+    let counts = format!(
+        "区划{}、站点{}、代表{}、承办单位{}、网格{}",
+        data.regions.len(),
+        data.stations.len(),
+        data.deputies.len(),
+        data.units.len(),
+        data.grids.len()
+    );
+    let mut tx = state.db.begin().await?;
+    audit::append(
+        &mut tx,
+        &state.keys,
+        &staff.ctx.actor(),
+        Entry {
+            action: if include_private {
+                "export_private"
+            } else {
+                "export"
+            },
+            entity: "dataset",
+            entity_id: staff
+                .auth
+                .user
+                .scope_code
+                .clone()
+                .unwrap_or_else(|| "all".into()),
+            summary: if include_private {
+                format!(
+                    "导出组织数据（含个人联系方式），事由：{}；{counts}",
+                    form.purpose.trim()
+                )
+            } else {
+                format!("导出组织数据（个人信息已遮蔽）；{counts}")
+            },
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let opts = liaison_docs::ExportOptions {
+        include_private,
+        all_sheets: true,
+    };
+    let bytes = tokio::task::spawn_blocking(move || liaison_docs::write_xlsx(&data, &opts))
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(xlsx_response(bytes, "组织数据导出.xlsx"))
+}

@@ -1,0 +1,28 @@
+//! Page routes, one module per area. Each exposes `router()`.
+
+pub mod admin;
+pub mod auth_pages;
+pub mod data;
+pub mod org;
+pub mod public;
+pub mod workbench;
+
+use crate::error::PageError;
+
+/// Fallback for unknown paths.
+pub async fn not_found() -> PageError {
+    PageError::NotFound
+}
+
+/// Parses an optional numeric cursor from a query string value.
+pub fn cursor(v: &Option<String>) -> Option<i64> {
+    v.as_deref().and_then(|s| s.parse().ok())
+}
+
+/// Trims an optional filter value; empty means "no filter".
+pub fn filter(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
