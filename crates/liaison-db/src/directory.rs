@@ -207,7 +207,8 @@ fn station_where(s: &mut Sql, scope: Option<&Scope>, f: &StationFilter) {
             ScopeColumns {
                 region_path: Some("r.path"),
                 station_id: Some("s.id"),
-                deputy_id: Some("(SELECT MIN(dd.id) FROM deputy dd WHERE dd.station_id = s.id AND dd.id = (SELECT 0))"),
+                // A deputy sees the station they are resident at.
+                deputy_id: Some("(SELECT MIN(dd.id) FROM deputy dd WHERE dd.station_id = s.id)"),
                 unit_id: None,
             },
         );
@@ -546,20 +547,28 @@ fn unit_where(s: &mut Sql, scope: &Scope, f: &UnitFilter) {
             .bind(l)
             .push(")");
     }
-    s.scope_filter(
-        scope,
-        ScopeColumns {
-            region_path: Some("r.path"),
-            unit_id: Some("u.id"),
-            // Station staff work with the units of their township, county and city: the units
-            // whose region lies on the path from the root to the station's region.
-            station_id: Some(
-                "(SELECT MIN(st.id) FROM station st JOIN region sr ON sr.id = st.region_id \
-                  WHERE sr.path LIKE r.path || '%' AND st.id IN (SELECT id FROM station))",
-            ),
-            deputy_id: None,
-        },
-    );
+    match scope {
+        // Station staff work with the units of their township, county and city: the units
+        // whose region lies on the path from the root to the station's region.
+        Scope::Station(id) => {
+            s.push(
+                " AND EXISTS (SELECT 1 FROM station st JOIN region sr ON sr.id = st.region_id \
+                 WHERE st.id = ",
+            )
+            .bind(*id)
+            .push(" AND sr.path LIKE r.path || '%')");
+        }
+        other => {
+            s.scope_filter(
+                other,
+                ScopeColumns {
+                    region_path: Some("r.path"),
+                    unit_id: Some("u.id"),
+                    ..Default::default()
+                },
+            );
+        }
+    }
 }
 
 /// Handling units inside a scope.

@@ -162,3 +162,277 @@ pub fn replace_db_name(url: &str, name: &str) -> String {
         None => format!("{base}/{name}"),
     }
 }
+
+/// The password of every account in [`fixture`].
+pub const FIXTURE_PASSWORD: &str = "Test-Passw0rd!";
+
+/// A small organisation with one account per role, for tests: 浙江省 › 台州市 › 椒江区 (two
+/// streets) and 黄岩区 (one street), a station per tier, deputies in both counties, units of the
+/// city and both counties.
+pub fn fixture() -> liaison_core::dataset::Dataset {
+    use liaison_core::dataset::*;
+    use liaison_core::org::*;
+    use liaison_core::role::Role;
+    let region = |code: &str, name: &str, level, parent: Option<&str>| RegionRow {
+        code: code.into(),
+        name: name.into(),
+        level,
+        parent_code: parent.map(Into::into),
+    };
+    let station = |code: &str, name: &str, tier, region: &str, parent: Option<&str>| StationRow {
+        code: code.into(),
+        name: name.into(),
+        tier,
+        region_code: region.into(),
+        parent_code: parent.map(Into::into),
+        address: format!("{name}地址"),
+        opening_hours: "周一至周五 8:30—17:00".into(),
+        reception_schedule: "每月15日 代表接待日".into(),
+        phone: "0576-88000000".into(),
+        intro: String::new(),
+    };
+    let deputy =
+        |code: &str, name: &str, region: &str, station: Option<&str>, level, phone: &str| {
+            DeputyRow {
+                code: code.into(),
+                name: name.into(),
+                gender: "男".into(),
+                birth_year: Some(1975),
+                party: "中共党员".into(),
+                occupation: "企业负责人".into(),
+                seats: vec![CongressSeat {
+                    level,
+                    term: "第十八届".into(),
+                    delegation: String::new(),
+                    constituency: String::new(),
+                }],
+                region_code: region.into(),
+                station_code: station.map(Into::into),
+                public_profile: "每月15日到站接待".into(),
+                phone: phone.into(),
+                email: String::new(),
+            }
+        };
+    let unit = |code: &str, name: &str, region: &str, kind| UnitRow {
+        code: code.into(),
+        name: name.into(),
+        kind,
+        region_code: region.into(),
+        phone: "0576-88111111".into(),
+    };
+    let account = |username: &str, role, scope: Option<&str>| AccountRow {
+        username: username.into(),
+        display_name: format!("测试{username}"),
+        role,
+        scope: scope.map(Into::into),
+        phone: "13800000000".into(),
+        password: FIXTURE_PASSWORD.into(),
+    };
+    Dataset {
+        regions: vec![
+            region("330000", "浙江省", RegionLevel::Province, None),
+            region("331000", "台州市", RegionLevel::City, Some("330000")),
+            region("331002", "椒江区", RegionLevel::County, Some("331000")),
+            region(
+                "331002001",
+                "海门街道",
+                RegionLevel::Township,
+                Some("331002"),
+            ),
+            region(
+                "331002002",
+                "白云街道",
+                RegionLevel::Township,
+                Some("331002"),
+            ),
+            region(
+                "331002001001",
+                "东山社区",
+                RegionLevel::Community,
+                Some("331002001"),
+            ),
+            region("331003", "黄岩区", RegionLevel::County, Some("331000")),
+            region(
+                "331003001",
+                "东城街道",
+                RegionLevel::Township,
+                Some("331003"),
+            ),
+        ],
+        stations: vec![
+            station(
+                "TZ",
+                "台州市人大代表联络中心",
+                StationTier::CityCenter,
+                "331000",
+                None,
+            ),
+            station(
+                "JJ",
+                "椒江区人大代表联络总站",
+                StationTier::CountyHub,
+                "331002",
+                Some("TZ"),
+            ),
+            station(
+                "JJ-HM",
+                "海门街道人大代表联络站",
+                StationTier::TownshipStation,
+                "331002001",
+                Some("JJ"),
+            ),
+            station(
+                "JJ-HM-01",
+                "东山社区联络点",
+                StationTier::LiaisonPoint,
+                "331002001001",
+                Some("JJ-HM"),
+            ),
+            station(
+                "JJ-BY",
+                "白云街道人大代表联络站",
+                StationTier::TownshipStation,
+                "331002002",
+                Some("JJ"),
+            ),
+            station(
+                "HY",
+                "黄岩区人大代表联络总站",
+                StationTier::CountyHub,
+                "331003",
+                Some("TZ"),
+            ),
+            station(
+                "HY-DC",
+                "东城街道人大代表联络站",
+                StationTier::TownshipStation,
+                "331003001",
+                Some("HY"),
+            ),
+        ],
+        station_members: vec![StationMemberRow {
+            station_code: "JJ-HM".into(),
+            role: StationRole::Head,
+            name: "王站长".into(),
+            phone: "13900000001".into(),
+            deputy_code: Some("JJ-D1".into()),
+        }],
+        deputies: vec![
+            deputy(
+                "JJ-D1",
+                "张海门",
+                "331002001",
+                Some("JJ-HM"),
+                CongressLevel::County,
+                "13700000001",
+            ),
+            deputy(
+                "JJ-D2",
+                "李东山",
+                "331002001001",
+                Some("JJ-HM-01"),
+                CongressLevel::Township,
+                "13700000002",
+            ),
+            deputy(
+                "JJ-D3",
+                "赵白云",
+                "331002002",
+                Some("JJ-BY"),
+                CongressLevel::County,
+                "13700000003",
+            ),
+            deputy(
+                "HY-D1",
+                "钱东城",
+                "331003001",
+                Some("HY-DC"),
+                CongressLevel::County,
+                "13700000004",
+            ),
+            deputy(
+                "TZ-D1",
+                "孙市代",
+                "331000",
+                Some("TZ"),
+                CongressLevel::City,
+                "13700000005",
+            ),
+        ],
+        units: vec![
+            unit(
+                "TZ-ZJ",
+                "台州市住房和城乡建设局",
+                "331000",
+                UnitKind::GovernmentDepartment,
+            ),
+            unit(
+                "JJ-ZJ",
+                "椒江区住房和城乡建设局",
+                "331002",
+                UnitKind::GovernmentDepartment,
+            ),
+            unit(
+                "JJ-HM-GOV",
+                "海门街道办事处",
+                "331002001",
+                UnitKind::TownshipOffice,
+            ),
+            unit(
+                "HY-ZJ",
+                "黄岩区住房和城乡建设局",
+                "331003",
+                UnitKind::GovernmentDepartment,
+            ),
+        ],
+        grids: vec![GridRow {
+            code: "JJ-HM-G1".into(),
+            name: "东山社区第1网格".into(),
+            region_code: "331002001001".into(),
+            station_code: "JJ-HM".into(),
+            worker_name: "周网格".into(),
+            worker_phone: "13600000001".into(),
+            deputy_codes: vec!["JJ-D2".into()],
+        }],
+        accounts: vec![
+            account("admin", Role::SystemAdmin, None),
+            account("security", Role::SecurityAdmin, None),
+            account("auditor", Role::AuditAdmin, None),
+            account("city", Role::CityStaff, Some("331000")),
+            account("county.jj", Role::CountyStaff, Some("331002")),
+            account("county.hy", Role::CountyStaff, Some("331003")),
+            account("town.hm", Role::TownshipStaff, Some("331002001")),
+            account("station.hm", Role::StationStaff, Some("JJ-HM")),
+            account("deputy.d1", Role::Deputy, Some("JJ-D1")),
+            account("unit.jjzj", Role::UnitOfficer, Some("JJ-ZJ")),
+            account("lead.jjzj", Role::UnitLead, Some("JJ-ZJ")),
+            account("citizen.1", Role::Citizen, None),
+        ],
+    }
+}
+
+/// Loads [`fixture`] and clears the forced password change, so tests can sign in directly.
+pub async fn load_fixture(db: &Db, keys: &liaison_core::protect::Keys) {
+    crate::org::load_dataset(
+        db,
+        keys,
+        &crate::audit::Actor::system("test"),
+        &fixture(),
+        &mut |_, _| {},
+    )
+    .await
+    .expect("fixture loads");
+    on_db!(db, p => sqlx::query("UPDATE app_user SET must_change_password = FALSE").execute(p).await.map(|_| ()))
+        .expect("activate accounts");
+}
+
+/// Keys for tests.
+pub fn test_keys() -> liaison_core::protect::Keys {
+    liaison_core::protect::Keys::from_master(&[42u8; 32])
+}
+
+/// Makes every session look idle since `at` (to test expiry).
+pub async fn age_sessions(db: &Db, at: time::OffsetDateTime) {
+    on_db!(db, p => sqlx::query("UPDATE user_session SET last_seen_at = $1").bind(at).execute(p).await.map(|_| ()))
+        .expect("age sessions");
+}

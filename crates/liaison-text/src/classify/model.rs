@@ -281,7 +281,33 @@ fn fit_weights(
         Algorithm::ComplementNaiveBayes { alpha } => {
             naive_bayes(xs, ys, classes, buckets, alpha, true)
         }
-        Algorithm::LinearSvm | Algorithm::Logistic => sgd(xs, ys, classes, opts),
+        Algorithm::LinearSvm | Algorithm::Logistic => {
+            let runs: u64 = std::env::var("RUNS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let (mut w, mut b) = sgd(xs, ys, classes, opts);
+            for r in 1..runs {
+                let o = TrainOptions {
+                    seed: opts.seed.wrapping_add(r),
+                    ..*opts
+                };
+                let (w2, b2) = sgd(xs, ys, classes, &o);
+                for (a, x) in w.iter_mut().zip(&w2) {
+                    *a += x;
+                }
+                for (a, x) in b.iter_mut().zip(&b2) {
+                    *a += x;
+                }
+            }
+            for a in w.iter_mut() {
+                *a /= runs as f32;
+            }
+            for a in b.iter_mut() {
+                *a /= runs as f32;
+            }
+            (w, b)
+        }
         Algorithm::LinearSvmDual => dual_coordinate_descent(xs, ys, classes, opts),
     }
 }
