@@ -1,10 +1,13 @@
 //! Turns a message (title + body) into a sparse, hashed, weighted feature vector.
 //!
-//! Features are character n-grams of the normalised text and, optionally, jieba words. Each
-//! feature is hashed into one of `2^hash_bits` buckets ("hashing trick"), so the model needs no
-//! vocabulary and prediction allocates no strings. Title and body are counted separately, each
-//! count is damped with `1 + ln(count)`, the title part is multiplied by `title_weight`, the
-//! result is optionally scaled by IDF and then normalised to unit length.
+//! Features are character n-grams of the normalised text and, optionally, jieba words and
+//! pairs of adjacent words. Each feature is hashed into one of `2^hash_bits` buckets (the
+//! "hashing trick"), so the model needs no vocabulary. Title and body are counted separately;
+//! each count is damped with `1 + ln(count)` and scaled by IDF, and the title and body parts
+//! are combined with `title_weight` and normalised to unit length.
+//!
+//! Whitespace is dropped before n-grams are formed, because the training bodies of the
+//! gov-messages data set had all whitespace removed; punctuation breaks n-grams.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,38 +23,39 @@ pub struct FeatureConfig {
     pub char_ngram_min: u8,
     /// Longest character n-gram (at most 3); 0 disables character n-grams.
     pub char_ngram_max: u8,
-    /// Also use jieba words (without HMM). Costs most of the prediction time.
+    /// Use jieba words of two or more characters (cut without HMM). Costs most of the
+    /// prediction time.
     pub words: bool,
-    /// Multiplier of the title's features relative to the body's.
+    /// Use pairs of adjacent jieba words (only with `words`).
+    pub word_pairs: bool,
+    /// Weight of the title's features relative to the body's.
     pub title_weight: f32,
+    /// Normalise title and body to unit length each before combining them, so a long body
+    /// does not drown the title.
+    pub normalise_fields: bool,
     /// Map every digit to `0`, so numbers of the same length share features.
     pub fold_digits: bool,
     /// Scale features by inverse document frequency.
     pub idf: bool,
-    /// Normalise title and body to unit length each before combining them.
-    pub normalise_fields: bool,
-    /// Drop whitespace instead of treating it as a break between n-grams.
-    pub skip_whitespace: bool,
-    /// Also emit every feature a second time in a title-only or body-only space.
-    pub field_features: bool,
-    /// Buckets seen in fewer training messages than this are ignored (needs `idf`).
+    /// Ignore buckets seen in fewer training messages than this (only with `idf`; their IDF
+    /// is stored as 0). Unseen buckets are always ignored.
     pub min_df: u32,
 }
 
 impl Default for FeatureConfig {
+    /// The configuration of the shipped model.
     fn default() -> Self {
         FeatureConfig {
             hash_bits: 18,
             char_ngram_min: 1,
             char_ngram_max: 2,
-            words: false,
-            title_weight: 2.0,
+            words: true,
+            word_pairs: true,
+            title_weight: 1.0,
+            normalise_fields: true,
             fold_digits: true,
             idf: true,
-            normalise_fields: true,
-            skip_whitespace: true,
-            field_features: false,
-            min_df: 1,
+            min_df: 2,
         }
     }
 }
@@ -66,15 +70,16 @@ impl FeatureConfig {
 /// One sparse feature vector: bucket indices in increasing order with their values.
 pub type SparseVec = Vec<(u32, f32)>;
 
-/// Separates n-gram runs: punctuation, whitespace and symbols all become this value.
+/// Separates n-gram runs: punctuation and symbols become this value.
 const SEPARATOR: u32 = 0;
 
-/// Hash seeds keep n-grams of different lengths and words apart in the bucket space.
-const SEED_CHARS: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-const SEED_WORDS: u64 = 0x2d_35_8d_cc_aa_6c_78_a5;
+/// Hash seeds keep character n-grams, words and word pairs apart in the bucket space.
+const SEED_CHARS: u64 = 0x517c_c1b7_2722_0a95;
+const SEED_WORDS: u64 = 0x2d35_8dcc_aa6c_78a5;
+const SEED_WORD_PAIRS: u64 = 0x9e6c_63d0_676a_9a99;
 
-/// Extracts raw (unweighted, un-normalised) hashed counts. Which field an occurrence came
-/// from is kept in the low bit, so title and body can be damped separately.
+/// Collects the bucket of every feature occurrence, with the field it came from in the low
+/// bit, so title and body can be damped and normalised separately.
 struct Collector {
     config: FeatureConfig,
     shift: u32,
@@ -93,80 +98,61 @@ impl Collector {
         }
     }
 
-    fn bucket(&self, hash: u64) -> u32 {
-        // The high bits of the finalised hash are the best mixed; the shift keeps them.
-        (finalise(hash) >> self.shift) as u32
-    }
-
     fn push(&mut self, hash: u64, field: u32) {
-        self.keys.push((self.bucket(hash) << 1) | field);
-        if self.config.field_features {
-            let salt = if field == 1 {
-                0x7469_746c_65
-            } else {
-                0x626f_6479
-            };
-            self.keys.push((self.bucket(hash ^ salt) << 1) | field);
-        }
+        // The high bits of the finalised hash are the best mixed; the shift keeps them.
+        let bucket = (finalise(hash) >> self.shift) as u32;
+        self.keys.push((bucket << 1) | field);
     }
 
     fn add_text(&mut self, text: &str, is_title: bool) {
         let field = u32::from(is_title);
+        let fold = self.config.fold_digits;
         // Taken out of `self` for the loop so that `push` can borrow `self` mutably.
         let mut chars = std::mem::take(&mut self.chars);
         chars.clear();
-        let skip = self.config.skip_whitespace;
         chars.extend(
             text.chars()
-                .filter(|c| !(skip && c.is_whitespace()))
-                .map(|c| normalise_char(c, self.config.fold_digits)),
+                .filter(|c| !c.is_whitespace())
+                .map(|c| normalise_char(c, fold)),
         );
-        let (lo, hi) = (
-            usize::from(self.config.char_ngram_min.max(1)),
-            usize::from(self.config.char_ngram_max.min(3)),
-        );
+        let lo = usize::from(self.config.char_ngram_min.max(1));
+        let hi = usize::from(self.config.char_ngram_max.min(3));
         for n in lo..=hi {
             for window in chars.windows(n) {
                 if window.contains(&SEPARATOR) {
                     continue;
                 }
                 // Up to three 21-bit code points fit exactly into 63 bits, so distinct n-grams
-                // only ever collide in the final bucket reduction.
-                let mut packed: u64 = 0;
-                for &c in window {
-                    packed = (packed << 21) | u64::from(c);
-                }
-                let hash = packed ^ SEED_CHARS.rotate_left(n as u32 * 8);
-                self.push(hash, field);
+                // only ever collide in the final reduction to a bucket.
+                let packed = window
+                    .iter()
+                    .fold(0u64, |acc, &c| (acc << 21) | u64::from(c));
+                self.push(packed ^ SEED_CHARS, field);
             }
         }
         self.chars = chars;
         if self.config.words {
-            let hmm = std::env::var("HMM").is_ok();
-            let bigrams = std::env::var("WBI").is_ok();
             let mut previous: Option<u64> = None;
-            for token in JIEBA.cut(text, hmm) {
+            for token in JIEBA.cut(text, false) {
                 let word = token.word;
                 if !word.chars().all(char::is_alphanumeric) {
                     previous = None;
                     continue;
                 }
-                let mut hash = SEED_WORDS;
-                for c in word.chars() {
-                    let c = normalise_char(c, self.config.fold_digits);
-                    hash = (hash ^ u64::from(c)).wrapping_mul(0x100_0000_01b3);
+                // FNV-1a over the normalised code points.
+                let hash = word.chars().fold(SEED_WORDS, |acc, c| {
+                    (acc ^ u64::from(normalise_char(c, fold))).wrapping_mul(0x100_0000_01b3)
+                });
+                if self.config.word_pairs
+                    && let Some(before) = previous
+                {
+                    self.push(before.rotate_left(17) ^ hash ^ SEED_WORD_PAIRS, field);
                 }
-                if bigrams {
-                    if let Some(p) = previous {
-                        self.push(p.rotate_left(17) ^ hash, field);
-                    }
-                    previous = Some(hash);
+                previous = Some(hash);
+                // Single characters are already character unigrams.
+                if word.chars().nth(1).is_some() {
+                    self.push(hash, field);
                 }
-                if word.chars().count() < 2 {
-                    // Single characters are already character unigrams.
-                    continue;
-                }
-                self.push(hash, field);
             }
         }
     }
@@ -251,6 +237,7 @@ pub fn vectorise(config: &FeatureConfig, idf: &[f32], title: &str, body: &str) -
             let value = title_scale * damp(in_title) + body_scale * damp(in_body);
             (bucket, value * idf_of(bucket))
         })
+        .filter(|&(_, value)| value != 0.0)
         .collect();
     let norm = vec.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -261,8 +248,9 @@ pub fn vectorise(config: &FeatureConfig, idf: &[f32], title: &str, body: &str) -
     vec
 }
 
-/// Smoothed inverse document frequency per bucket, `ln((1 + n) / (1 + df)) + 1`, the form
-/// used by scikit-learn's `TfidfVectorizer(smooth_idf=True)`.
+/// Smoothed inverse document frequency per bucket, `ln((1 + n) / (1 + df)) + 1` (the form
+/// scikit-learn's `TfidfVectorizer(smooth_idf=True)` documents), or 0 for buckets seen in
+/// fewer than `max(1, min_df)` messages, which removes them from every vector.
 pub fn compute_idf(config: &FeatureConfig, docs: &[(&str, &str)]) -> Vec<f32> {
     let mut df = vec![0u32; config.buckets()];
     for (title, body) in docs {
@@ -273,7 +261,7 @@ pub fn compute_idf(config: &FeatureConfig, docs: &[(&str, &str)]) -> Vec<f32> {
     let n = docs.len() as f32;
     df.into_iter()
         .map(|d| {
-            if d < config.min_df {
+            if d == 0 || d < config.min_df {
                 0.0
             } else {
                 ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0

@@ -27,9 +27,6 @@ pub enum Algorithm {
     LinearSvm,
     /// Multinomial logistic regression (softmax, L2), trained by stochastic gradient descent.
     Logistic,
-    /// One-vs-rest linear SVM with the squared hinge loss (L2), solved exactly by dual
-    /// coordinate descent (Hsieh et al. 2008, the method of LIBLINEAR).
-    LinearSvmDual,
 }
 
 /// Training settings. [`TrainOptions::default`] is the configuration of the shipped model.
@@ -111,10 +108,8 @@ impl Model {
             .iter()
             .map(|e| features::vectorise(&config, &idf, &e.title, &e.body))
             .collect();
-        let fit = |rows: &[usize]| -> (Vec<f32>, Vec<f32>) {
-            let xs: Vec<SparseVec> = rows.iter().map(|&i| xs[i].clone()).collect();
-            let ys: Vec<usize> = rows.iter().map(|&i| ys[i]).collect();
-            fit_weights(&xs, &ys, labels.len(), opts)
+        let subset = |rows: &[usize]| -> (Vec<SparseVec>, Vec<usize>) {
+            rows.iter().map(|&i| (xs[i].clone(), ys[i])).unzip()
         };
         // Confidences come from a softmax whose temperature is fitted on a held-out tenth of
         // the data, because scores on training examples are overconfident (SVM margins in
@@ -123,7 +118,8 @@ impl Model {
         let (held_out, kept): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|_| rng.below(10) == 0);
         let temperature = if held_out.len() >= 20 && !kept.is_empty() {
-            let (weights, bias) = fit(&kept);
+            let (kept_xs, kept_ys) = subset(&kept);
+            let (weights, bias) = fit_weights(&kept_xs, &kept_ys, labels.len(), opts);
             let probe = Model {
                 labels: labels.clone(),
                 config,
@@ -132,9 +128,8 @@ impl Model {
                 bias,
                 temperature: 1.0,
             };
-            let xs: Vec<SparseVec> = held_out.iter().map(|&i| xs[i].clone()).collect();
-            let ys: Vec<usize> = held_out.iter().map(|&i| ys[i]).collect();
-            probe.fit_temperature(&xs, &ys)
+            let (held_xs, held_ys) = subset(&held_out);
+            probe.fit_temperature(&held_xs, &held_ys)
         } else {
             1.0
         };
@@ -281,34 +276,7 @@ fn fit_weights(
         Algorithm::ComplementNaiveBayes { alpha } => {
             naive_bayes(xs, ys, classes, buckets, alpha, true)
         }
-        Algorithm::LinearSvm | Algorithm::Logistic => {
-            let runs: u64 = std::env::var("RUNS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1);
-            let (mut w, mut b) = sgd(xs, ys, classes, opts);
-            for r in 1..runs {
-                let o = TrainOptions {
-                    seed: opts.seed.wrapping_add(r),
-                    ..*opts
-                };
-                let (w2, b2) = sgd(xs, ys, classes, &o);
-                for (a, x) in w.iter_mut().zip(&w2) {
-                    *a += x;
-                }
-                for (a, x) in b.iter_mut().zip(&b2) {
-                    *a += x;
-                }
-            }
-            for a in w.iter_mut() {
-                *a /= runs as f32;
-            }
-            for a in b.iter_mut() {
-                *a /= runs as f32;
-            }
-            (w, b)
-        }
-        Algorithm::LinearSvmDual => dual_coordinate_descent(xs, ys, classes, opts),
+        Algorithm::LinearSvm | Algorithm::Logistic => sgd(xs, ys, classes, opts),
     }
 }
 
@@ -472,32 +440,7 @@ fn sgd(
                 _ => {
                     for k in 0..classes {
                         let sign = if k == y { 1.0 } else { -1.0 };
-                        let z = sign * scores[k];
-                        gradient[k] = match loss_kind() {
-                            1 => {
-                                if z < 1.0 {
-                                    -2.0 * sign * (1.0 - z)
-                                } else {
-                                    0.0
-                                }
-                            }
-                            2 => {
-                                if z < -1.0 {
-                                    -4.0 * sign
-                                } else if z < 1.0 {
-                                    -2.0 * sign * (1.0 - z)
-                                } else {
-                                    0.0
-                                }
-                            }
-                            _ => {
-                                if z < 1.0 {
-                                    -sign
-                                } else {
-                                    0.0
-                                }
-                            }
-                        };
+                        gradient[k] = if sign * scores[k] < 1.0 { -sign } else { 0.0 };
                     }
                 }
             }
@@ -513,7 +456,7 @@ fn sgd(
             // The bias is not regularised and learns more slowly, as in scikit-learn's
             // sparse SGD, because it is updated by every example.
             for (b, g) in bias.iter_mut().zip(&gradient) {
-                *b -= (bias_rate() * eta * weight * g) as f32;
+                *b -= (0.01 * eta * weight * g) as f32;
             }
             if scale < 1e-6 {
                 for w in &mut v {
@@ -541,117 +484,6 @@ fn sgd(
         let weights = v.iter().map(|w| (f64::from(*w) * scale) as f32).collect();
         (weights, bias)
     }
-}
-
-/// Dual coordinate descent for the one-vs-rest L2-regularised squared-hinge SVM
-/// (Hsieh, Chang, Lin, Keerthi, Sundararajan 2008, "A dual coordinate descent method for
-/// large-scale linear SVM", algorithm 1). The cost is `C = 1 / (lambda · n)`, the usual
-/// correspondence with the primal `lambda/2 ‖w‖² + (1/n) Σ loss`. The bias is learned as the
-/// weight of a constant feature of value 1, as LIBLINEAR does. The seven binary problems are
-/// independent; they share one pass order so each example is vectorised into cache once.
-fn dual_coordinate_descent(
-    xs: &[SparseVec],
-    ys: &[usize],
-    classes: usize,
-    opts: &TrainOptions,
-) -> (Vec<f32>, Vec<f32>) {
-    let buckets = opts.features.buckets();
-    let n = xs.len();
-    let cost = 1.0 / (f64::from(opts.lambda) * n as f64);
-    let mut per_label = vec![0usize; classes];
-    for &y in ys {
-        per_label[y] += 1;
-    }
-    // With `balanced`, a label's examples get a cost inversely proportional to its size.
-    let label_cost: Vec<f64> = per_label
-        .iter()
-        .map(|&m| {
-            if opts.balanced {
-                cost * n as f64 / (classes as f64 * m.max(1) as f64)
-            } else {
-                cost
-            }
-        })
-        .collect();
-    let mut w = vec![0f64; buckets * classes];
-    let mut bias = vec![0f64; classes];
-    let mut alpha = vec![0f64; n * classes];
-    let squared_norms: Vec<f64> = xs
-        .iter()
-        .map(|x| 1.0 + x.iter().map(|(_, v)| f64::from(*v).powi(2)).sum::<f64>())
-        .collect();
-    let mut rng = SplitMix64(opts.seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut margins = vec![0f64; classes];
-    for _ in 0..opts.epochs {
-        for i in (1..n).rev() {
-            order.swap(i, rng.below(i + 1));
-        }
-        let mut largest_step = 0f64;
-        for &i in &order {
-            let x = &xs[i];
-            margins.copy_from_slice(&bias);
-            for &(bucket, value) in x {
-                let row = &w[bucket as usize * classes..][..classes];
-                for (m, wk) in margins.iter_mut().zip(row) {
-                    *m += f64::from(value) * wk;
-                }
-            }
-            let mut deltas = [0f64; 32];
-            let mut any = false;
-            for k in 0..classes {
-                let y = if ys[i] == k { 1.0 } else { -1.0 };
-                // The squared hinge adds 1/(2C) to the diagonal and has no upper bound.
-                let diagonal = 0.5 / label_cost[ys[i]];
-                let a = &mut alpha[i * classes + k];
-                let gradient = y * margins[k] - 1.0 + diagonal * *a;
-                let projected = if *a == 0.0 {
-                    gradient.min(0.0)
-                } else {
-                    gradient
-                };
-                if projected.abs() > 1e-12 {
-                    let old = *a;
-                    *a = (old - gradient / (squared_norms[i] + diagonal)).max(0.0);
-                    deltas[k] = (*a - old) * y;
-                    largest_step = largest_step.max(projected.abs());
-                    any = true;
-                }
-            }
-            if any {
-                for &(bucket, value) in x {
-                    let row = &mut w[bucket as usize * classes..][..classes];
-                    for (wk, d) in row.iter_mut().zip(&deltas) {
-                        *wk += d * f64::from(value);
-                    }
-                }
-                for (b, d) in bias.iter_mut().zip(&deltas) {
-                    *b += d;
-                }
-            }
-        }
-        // LIBLINEAR's default stopping tolerance on the projected gradient.
-        if largest_step < 0.1 {
-            break;
-        }
-    }
-    (
-        w.into_iter().map(|v| v as f32).collect(),
-        bias.into_iter().map(|v| v as f32).collect(),
-    )
-}
-
-fn bias_rate() -> f64 {
-    std::env::var("BIASLR")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.01)
-}
-fn loss_kind() -> u32 {
-    std::env::var("LOSS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 /// Errors reading a model file.

@@ -90,7 +90,11 @@ impl Driver {
         }
     }
 
-    fn capabilities(&self, (width, height): (u32, u32)) -> serde_json::Map<String, Value> {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn capabilities(&self) -> serde_json::Map<String, Value> {
         // The network flags keep Chromium from calling out (this machine's network is closed,
         // and refused connections slow every start).
         let args = [
@@ -105,7 +109,8 @@ impl Driver {
             "--no-first-run".to_owned(),
             "--force-device-scale-factor=1".to_owned(),
             "--lang=zh-CN".to_owned(),
-            format!("--window-size={width},{height}"),
+            // The window is PC sized; phone sizes are emulated (see `Page::resize`).
+            format!("--window-size={},{}", PC.0, PC.1),
             format!("--user-data-dir={}", self.profile.path().display()),
         ];
         let mut caps = serde_json::Map::new();
@@ -117,13 +122,13 @@ impl Driver {
     }
 
     /// Opens a WebDriver session, retrying while ChromeDriver is still starting up.
-    async fn connect(&mut self, size: (u32, u32)) -> Client {
-        let url = format!("http://127.0.0.1:{}", self.port);
+    async fn connect(&mut self) -> Client {
+        let url = self.url();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let attempt = ClientBuilder::rustls()
                 .expect("TLS roots for the WebDriver client")
-                .capabilities(self.capabilities(size))
+                .capabilities(self.capabilities())
                 .connect(&url)
                 .await;
             match attempt {
@@ -162,6 +167,7 @@ pub struct Page {
     pub app: TestApp,
     test: &'static str,
     width: u32,
+    driver_url: String,
 }
 
 /// Runs `body` in a fresh browser of `size` against a fresh server (SQLite: the UI does not
@@ -185,13 +191,15 @@ where
         .expect("SQLite test server");
     let started = Instant::now();
     let mut driver = Driver::start();
-    let client = driver.connect(size).await;
-    let page = Page {
+    let client = driver.connect().await;
+    let mut page = Page {
         client: client.clone(),
         app,
         test,
         width: size.0,
+        driver_url: driver.url(),
     };
+    page.resize(size).await;
     // Spawned so a panic in the body comes back as a value and the browser still gets closed.
     let outcome = tokio::spawn(tokio::time::timeout(TEST_TIMEOUT, body(page))).await;
     let _ = client.close().await;
@@ -298,13 +306,51 @@ impl Page {
             .unwrap_or_else(|e| panic!("evaluate `{expr}`: {e}"))
     }
 
-    /// Resizes the browser window (the CSS viewport follows: headless has no window chrome).
+    /// Sets the viewport to `width` × `height` CSS pixels (for pages with a viewport meta, as all
+    /// of the app's have; see [`Page::assert_viewport`]). Chromium will not make a window
+    /// narrower than 500 px, so sizes are set through DevTools device emulation instead; below
+    /// 768 px it emulates a phone (the page's viewport meta applies, scrollbars overlay).
     pub async fn resize(&mut self, (width, height): (u32, u32)) {
-        self.client
-            .set_window_size(width, height)
-            .await
-            .expect("resize window");
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 768}),
+        )
+        .await;
         self.width = width;
+    }
+
+    /// Asserts that the page shown now lays out at the width set by [`Page::resize`].
+    pub async fn assert_viewport(&self) {
+        let inner = self.eval("window.innerWidth").await;
+        assert_eq!(
+            inner,
+            json!(self.width),
+            "viewport width on {}",
+            self.path().await
+        );
+    }
+
+    /// Sends a DevTools command through ChromeDriver's `goog/cdp/execute` extension.
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .client
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a WebDriver session");
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver_url
+            ))
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DevTools {cmd}: {e}"));
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("DevTools reply");
+        assert!(status.is_success(), "DevTools {cmd} failed: {body}");
+        body
     }
 
     /// Saves the viewport as `target/screenshots/<test>-<step>-<width>.png`.

@@ -148,6 +148,7 @@ async fn a_citizen_on_a_phone_finds_the_station_and_its_resident_deputy() {
         page.open("/s/JJ-HM").await;
         page.wait_for_path("/stations/JJ-HM").await;
         assert_eq!(page.text("main h1").await, "海门街道人大代表联络站");
+        page.assert_viewport().await;
         let (fits, m) = page.fits_viewport().await;
         assert!(
             fits,
@@ -174,6 +175,7 @@ async fn a_citizen_on_a_phone_finds_the_station_and_its_resident_deputy() {
         page.resize(PC).await;
         page.open("/").await;
         assert_eq!(page.text("main h1").await, "找联络站");
+        page.assert_viewport().await;
         let (fits, m) = page.fits_viewport().await;
         assert!(fits, "the public home scrolls sideways at 1366: {m}");
         page.screenshot("3-home").await;
@@ -315,10 +317,28 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
                     page.resize(size).await;
                     page.open(path).await;
                     page.find("main h1").await;
+                    page.assert_viewport().await;
                     found.extend(axe::check(&page, &source, path, size.0).await);
                 }
             }
         }
+        // A check that finds nothing must still be able to find something: an image without
+        // a text alternative has to be reported.
+        page.eval("document.querySelector('main').appendChild(document.createElement('img')).src = '/assets/favicon.svg'")
+            .await;
+        let canary = axe::check(&page, &source, "(with an unlabelled image)", PHONE.0).await;
+        assert!(
+            canary.iter().any(|v| v.id == "image-alt" && v.is_blocking()),
+            "axe-core should report an image without alt text"
+        );
+
+        eprintln!(
+            "axe-core: {} pages at {}px and {}px, {} violations",
+            public.len() + staff.len(),
+            PC.0,
+            PHONE.0,
+            found.len()
+        );
         for v in &found {
             eprint!("{v}");
         }

@@ -1,0 +1,278 @@
+//! Storage tests, each run on SQLite and on PostgreSQL (`TEST_DATABASE_URL`).
+
+use liaison_core::dataset::{Dataset, SheetKind};
+use liaison_core::scope::Scope;
+use liaison_db::audit::{self, Actor, AuditQuery, Entry};
+use liaison_db::directory::{self, DeputyFilter, StationFilter};
+use liaison_db::org::{self, LoadError};
+use liaison_db::testing::{TestDb, fixture, load_fixture, test_keys};
+use liaison_db::{Backend, Db};
+
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(liaison_db::Backend::Sqlite).await })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(liaison_db::Backend::Postgres).await })+
+        }
+    };
+}
+
+backend_tests!(
+    the_fixture_loads_and_reloading_changes_nothing,
+    a_bad_row_rolls_back_the_whole_load,
+    region_paths_follow_the_tree,
+    private_fields_are_encrypted_at_rest,
+    the_audit_chain_detects_tampering,
+    concurrent_writers_keep_one_chain,
+    scope_filters_stations_and_deputies,
+    export_reads_back_what_was_loaded,
+    sessions_expire,
+);
+
+#[test]
+fn the_two_migration_sets_have_the_same_files() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let list = |sub: &str| {
+        let mut v: Vec<String> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(list("sqlite"), list("postgres"));
+    // Same tables and columns: compare the CREATE TABLE names and column names.
+    let shape = |sub: &str| {
+        let mut out = Vec::new();
+        for f in list(sub) {
+            let sql = std::fs::read_to_string(dir.join(sub).join(&f)).unwrap();
+            for line in sql.lines() {
+                let t = line.trim();
+                if let Some(rest) = t.strip_prefix("CREATE TABLE ") {
+                    out.push(format!("table {}", rest.split_whitespace().next().unwrap()));
+                } else if !t.is_empty()
+                    && !t.starts_with("--")
+                    && !t.starts_with("CREATE")
+                    && !t.starts_with("INSERT")
+                    && !t.starts_with(')')
+                    && !t.starts_with("UNIQUE")
+                    && !t.starts_with("PRIMARY")
+                {
+                    out.push(format!("column {}", t.split_whitespace().next().unwrap()));
+                }
+            }
+        }
+        out
+    };
+    assert_eq!(shape("sqlite"), shape("postgres"));
+}
+
+async fn db(b: Backend) -> Option<(TestDb, liaison_core::protect::Keys)> {
+    let t = TestDb::new(b).await?;
+    let keys = test_keys();
+    load_fixture(&t.db, &keys).await;
+    Some((t, keys))
+}
+
+async fn count(db: &Db, table: &'static str) -> i64 {
+    let sql = match table {
+        "station" => "SELECT COUNT(*) FROM station",
+        "deputy" => "SELECT COUNT(*) FROM deputy",
+        "audit_log" => "SELECT COUNT(*) FROM audit_log",
+        _ => "SELECT COUNT(*) FROM region",
+    };
+    liaison_db::sql::Sql::new(sql).fetch_count(db).await.unwrap()
+}
+
+async fn the_fixture_loads_and_reloading_changes_nothing(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    assert_eq!(count(&t.db, "station").await, 7);
+    assert_eq!(count(&t.db, "deputy").await, 5);
+    let audits = count(&t.db, "audit_log").await;
+    let mut again = fixture();
+    again.accounts.clear();
+    let report = org::load_dataset(&t.db, &keys, &Actor::system("t"), &again, &mut |_, _| {})
+        .await
+        .unwrap();
+    assert!(report.created.is_empty() && report.updated.is_empty(), "{report:?}");
+    assert_eq!(count(&t.db, "audit_log").await, audits, "no audit for unchanged rows");
+}
+
+async fn a_bad_row_rolls_back_the_whole_load(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    let mut data = Dataset::default();
+    let mut good = fixture().stations[2].clone();
+    good.code = "NEW-1".into();
+    let mut bad = good.clone();
+    bad.code = "NEW-2".into();
+    bad.parent_code = Some("MISSING".into());
+    data.stations = vec![good, bad];
+    let before = count(&t.db, "audit_log").await;
+    match org::load_dataset(&t.db, &keys, &Actor::system("t"), &data, &mut |_, _| {}).await {
+        Err(LoadError::Rows(rows)) => {
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].sheet, SheetKind::Stations);
+            assert_eq!(rows[0].row, 3);
+            assert!(rows[0].message.contains("MISSING"));
+        }
+        other => panic!("expected row errors, got {other:?}"),
+    }
+    assert!(directory::station_by_code(&t.db, "NEW-1").await.unwrap().is_none());
+    assert_eq!(count(&t.db, "audit_log").await, before);
+}
+
+async fn region_paths_follow_the_tree(b: Backend) {
+    let Some((t, _)) = db(b).await else { return };
+    let city = directory::region_by_code(&t.db, "331000").await.unwrap().unwrap();
+    let street = directory::region_by_code(&t.db, "331002001").await.unwrap().unwrap();
+    assert!(street.path.starts_with(&city.path));
+    assert_eq!(street.path.matches('/').count(), 5);
+    let crumbs = directory::region_ancestors(&t.db, &street).await.unwrap();
+    let names: Vec<_> = crumbs.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["浙江省", "台州市", "椒江区", "海门街道"]);
+}
+
+async fn private_fields_are_encrypted_at_rest(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    let rows: Vec<(String, String)> = liaison_db::sql::Sql::new("SELECT phone_enc, phone_idx FROM deputy")
+        .fetch_all(&t.db)
+        .await
+        .unwrap();
+    for (enc, idx) in &rows {
+        assert!(enc.starts_with("sm4gcm:"), "{enc}");
+        assert!(!enc.contains("137"));
+        assert_eq!(idx.len(), 32);
+    }
+    let d = directory::deputy_by_code(&t.db, "JJ-D1").await.unwrap().unwrap();
+    let phone = directory::reveal_deputy_phone(&t.db, &keys, &Actor::system("t"), d.id, "测试")
+        .await
+        .unwrap();
+    assert_eq!(phone, "13700000001");
+    // With another key nothing decrypts.
+    let other = liaison_core::protect::Keys::from_master(&[1u8; 32]);
+    assert!(directory::reveal_deputy_phone(&t.db, &other, &Actor::system("t"), d.id, "测试").await.is_err());
+}
+
+async fn the_audit_chain_detects_tampering(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    let check = audit::verify_chain(&t.db, &keys).await.unwrap();
+    assert!(check.first_broken.is_none());
+    assert!(check.checked > 20);
+    let victim = check.checked / 2;
+    let mut tx = t.db.begin().await.unwrap();
+    let mut s = liaison_db::sql::Sql::new("UPDATE audit_log SET summary = 'changed' WHERE id = ");
+    s.bind(victim);
+    s.execute_tx(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let check = audit::verify_chain(&t.db, &keys).await.unwrap();
+    assert_eq!(check.first_broken, Some(victim));
+}
+
+async fn concurrent_writers_keep_one_chain(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    let mut handles = Vec::new();
+    for i in 0..16 {
+        let db = t.db.clone();
+        let keys = keys.clone();
+        handles.push(tokio::spawn(async move {
+            let mut tx = db.begin().await.unwrap();
+            audit::append(
+                &mut tx,
+                &keys,
+                &Actor::system("t"),
+                Entry {
+                    action: "test",
+                    entity: "x",
+                    entity_id: i.to_string(),
+                    summary: format!("并发写入{i}"),
+                    before: None,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let check = audit::verify_chain(&t.db, &keys).await.unwrap();
+    assert!(check.first_broken.is_none());
+    let recs = audit::list(&t.db, &AuditQuery { action: Some("test".into()), limit: 50, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(recs.len(), 16);
+}
+
+async fn scope_filters_stations_and_deputies(b: Backend) {
+    let Some((t, _)) = db(b).await else { return };
+    let path = |code: &'static str| {
+        let db = t.db.clone();
+        async move { directory::region_by_code(&db, code).await.unwrap().unwrap().path }
+    };
+    let hm = directory::station_by_code(&t.db, "JJ-HM").await.unwrap().unwrap().id;
+    let d1 = directory::deputy_by_code(&t.db, "JJ-D1").await.unwrap().unwrap().id;
+    let cases = [
+        (Scope::Everything, 7, 5),
+        (Scope::RegionSubtree(path("331000").await), 7, 5),
+        (Scope::RegionSubtree(path("331002").await), 4, 3),
+        (Scope::RegionSubtree(path("331002001").await), 2, 2),
+        (Scope::RegionSubtree(path("331003").await), 2, 1),
+        (Scope::Station(hm), 2, 2),
+        (Scope::Deputy(d1), 1, 1),
+        (Scope::Unit(1), 0, 0),
+        (Scope::Nothing, 0, 0),
+    ];
+    for (scope, stations, deputies) in cases {
+        let s = directory::list_stations(&t.db, Some(&scope), &StationFilter { limit: 100, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(s.total, stations, "stations for {scope:?}");
+        assert_eq!(s.items.len() as i64, stations);
+        let d = directory::list_deputies(&t.db, Some(&scope), &DeputyFilter { limit: 100, ..Default::default() })
+            .await
+            .unwrap();
+        assert_eq!(d.total, deputies, "deputies for {scope:?}");
+    }
+}
+
+async fn export_reads_back_what_was_loaded(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    let out = org::export_dataset(&t.db, &keys, &Scope::Everything).await.unwrap();
+    let f = fixture();
+    assert_eq!(out.regions.len(), f.regions.len());
+    assert_eq!(out.stations.len(), f.stations.len());
+    for d in &f.deputies {
+        assert!(out.deputies.contains(d), "{} round-trips", d.code);
+    }
+    assert_eq!(out.grids, f.grids);
+    assert_eq!(out.station_members, f.station_members);
+    assert_eq!(out.accounts.len(), f.accounts.len());
+    assert!(out.accounts.iter().all(|a| a.password.is_empty()));
+}
+
+async fn sessions_expire(b: Backend) {
+    let Some((t, keys)) = db(b).await else { return };
+    use liaison_db::sessions::{self, Lookup, SessionKind};
+    let u = liaison_db::users::find_by_username(&t.db, "admin").await.unwrap().unwrap();
+    let (token, _) = sessions::create(&t.db, &keys, u.id, SessionKind::Web).await.unwrap();
+    assert!(sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap().is_ok());
+    assert!(matches!(
+        sessions::find(&t.db, &keys, &token, SessionKind::Api).await.unwrap(),
+        Err(Lookup::Unknown)
+    ), "a web session is not an API token");
+    liaison_db::testing::age_sessions(&t.db, liaison_db::db::now() - time::Duration::hours(1)).await;
+    assert!(matches!(
+        sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap(),
+        Err(Lookup::Expired)
+    ));
+    assert!(matches!(
+        sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap(),
+        Err(Lookup::Unknown)
+    ), "an expired session is deleted");
+}
