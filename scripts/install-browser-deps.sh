@@ -8,13 +8,20 @@ set -euo pipefail
 # Paths below are relative to the repository root, wherever the script is called from.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [ -x /usr/bin/chromedriver ] && [ -x /usr/bin/chromium ] && [ -d /usr/share/fonts/opentype/noto ]; then
-    echo "install-browser-deps: chromium, chromedriver and fonts-noto-cjk already installed"
+PACKAGES=(chromium chromium-driver fonts-noto-cjk)
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -eq 0 ] && [ -x /usr/bin/chromedriver ]; then
+    echo "install-browser-deps: ${PACKAGES[*]} already installed"
 else
-    echo "install-browser-deps: installing chromium chromium-driver fonts-noto-cjk (apt-get)"
+    echo "install-browser-deps: installing ${missing[*]:-${PACKAGES[*]}} (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q
-    apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-noto-cjk
+    apt-get install -y -q "${PACKAGES[@]}"
 fi
 echo "install-browser-deps: $(/usr/bin/chromedriver --version)"
 

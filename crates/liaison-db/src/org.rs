@@ -576,18 +576,18 @@ pub async fn load_dataset(
                 continue;
             }
         }
-        let existing: Option<(
-            i64,
-            String,
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-        )> = on_tx!(l.tx, t => sqlx::query_as(
+        let existing: Option<ExistingAccount> = on_tx!(l.tx, t => sqlx::query_as(
                 "SELECT id, display_name, role, region_id, station_id, unit_id, deputy_id \
                  FROM app_user WHERE username = $1")
                 .bind(&a.username).fetch_optional(t).await)?;
+        let existing = existing.map(|e| {
+            (
+                e.id,
+                e.display_name,
+                e.role,
+                (e.region_id, e.station_id, e.unit_id, e.deputy_id),
+            )
+        });
         match existing {
             None => {
                 let new = NewUser {
@@ -613,12 +613,13 @@ pub async fn load_dataset(
                     ));
                 }
             }
-            Some((id, name, role, ..)) => {
-                if name == a.display_name && role == a.role.code() {
+            Some((id, name, role, bound)) => {
+                let new_bound = split_scope(a.role.scope_kind(), scope_id);
+                if name == a.display_name && role == a.role.code() && bound == new_bound {
                     l.report.unchanged += 1;
                     continue;
                 }
-                let (r, s, u, d) = split_scope(a.role.scope_kind(), scope_id);
+                let (r, s, u, d) = new_bound;
                 on_tx!(l.tx, t => sqlx::query(
                     "UPDATE app_user SET display_name = $1, role = $2, region_id = $3, station_id = $4, \
                      unit_id = $5, deputy_id = $6, updated_at = $7 WHERE id = $8")
@@ -649,6 +650,17 @@ pub async fn load_dataset(
     progress(total, total);
     report.generated_credentials.sort();
     Ok(report)
+}
+
+#[derive(FromRow)]
+struct ExistingAccount {
+    id: i64,
+    display_name: String,
+    role: String,
+    region_id: Option<i64>,
+    station_id: Option<i64>,
+    unit_id: Option<i64>,
+    deputy_id: Option<i64>,
 }
 
 fn scope_kind_label(kind: ScopeKind) -> &'static str {

@@ -43,6 +43,7 @@ fn start(mut cmd: Command) -> (Child, String, Vec<String>) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start: {lines:?}");
 }
 
@@ -81,7 +82,11 @@ fn a_fresh_data_dir_gets_a_database_demo_data_and_the_accounts_file() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&tsv_path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let key_mode = std::fs::metadata(data.join("master.key")).unwrap().permissions().mode() & 0o777;
+        let key_mode = std::fs::metadata(data.join("master.key"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(key_mode, 0o600);
     }
 
@@ -99,7 +104,10 @@ mod reqwest {
         tokio_rt().block_on(async { ::reqwest::get(url).await.unwrap().text().await.unwrap() })
     }
     fn tokio_rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 }
 
@@ -113,7 +121,10 @@ fn a_port_in_use_is_reported_in_chinese() {
     let out = liaison()
         .args(["--addr", &addr, "--master-key", &key, "--data-dir"])
         .arg(dir.path())
-        .args(["--database-url", &format!("sqlite://{}/x.db", dir.path().display())])
+        .args([
+            "--database-url",
+            &format!("sqlite://{}/x.db", dir.path().display()),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -142,7 +153,10 @@ fn an_unreachable_database_is_reported_without_its_password() {
     let out = liaison()
         .args(["migrate", "--data-dir"])
         .arg(dir.path())
-        .args(["--database-url", "postgres://liaison:secret@127.0.0.1:1/liaison"])
+        .args([
+            "--database-url",
+            "postgres://liaison:secret@127.0.0.1:1/liaison",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -160,22 +174,44 @@ async fn on_postgresql_nothing_is_loaded_unasked_and_demo_loads_it() {
     let url = t.url.clone();
     let data = dir.path().to_owned();
     let out = tokio::task::spawn_blocking(move || {
-        liaison().args(["migrate", "--database-url", &url, "--data-dir"]).arg(&data).output().unwrap()
+        liaison()
+            .args(["migrate", "--database-url", &url, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let n = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM station").fetch_count(&t.db).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM station")
+        .fetch_count(&t.db)
+        .await
+        .unwrap();
     assert_eq!(n, 0, "nothing loaded unasked");
     let url = t.url.clone();
     let data = dir.path().to_owned();
     let out = tokio::task::spawn_blocking(move || {
-        liaison().args(["demo", "--database-url", &url, "--data-dir"]).arg(&data).output().unwrap()
+        liaison()
+            .args(["demo", "--database-url", &url, "--data-dir"])
+            .arg(&data)
+            .output()
+            .unwrap()
     })
     .await
     .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let n = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM station").fetch_count(&t.db).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM station")
+        .fetch_count(&t.db)
+        .await
+        .unwrap();
     assert!(n > 150, "demo stations loaded: {n}");
     assert!(dir.path().join("demo-accounts.tsv").exists());
 }

@@ -85,7 +85,10 @@ async fn count(db: &Db, table: &'static str) -> i64 {
         "audit_log" => "SELECT COUNT(*) FROM audit_log",
         _ => "SELECT COUNT(*) FROM region",
     };
-    liaison_db::sql::Sql::new(sql).fetch_count(db).await.unwrap()
+    liaison_db::sql::Sql::new(sql)
+        .fetch_count(db)
+        .await
+        .unwrap()
 }
 
 async fn the_fixture_loads_and_reloading_changes_nothing(b: Backend) {
@@ -98,8 +101,15 @@ async fn the_fixture_loads_and_reloading_changes_nothing(b: Backend) {
     let report = org::load_dataset(&t.db, &keys, &Actor::system("t"), &again, &mut |_, _| {})
         .await
         .unwrap();
-    assert!(report.created.is_empty() && report.updated.is_empty(), "{report:?}");
-    assert_eq!(count(&t.db, "audit_log").await, audits, "no audit for unchanged rows");
+    assert!(
+        report.created.is_empty() && report.updated.is_empty(),
+        "{report:?}"
+    );
+    assert_eq!(
+        count(&t.db, "audit_log").await,
+        audits,
+        "no audit for unchanged rows"
+    );
 }
 
 async fn a_bad_row_rolls_back_the_whole_load(b: Backend) {
@@ -121,14 +131,25 @@ async fn a_bad_row_rolls_back_the_whole_load(b: Backend) {
         }
         other => panic!("expected row errors, got {other:?}"),
     }
-    assert!(directory::station_by_code(&t.db, "NEW-1").await.unwrap().is_none());
+    assert!(
+        directory::station_by_code(&t.db, "NEW-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(count(&t.db, "audit_log").await, before);
 }
 
 async fn region_paths_follow_the_tree(b: Backend) {
     let Some((t, _)) = db(b).await else { return };
-    let city = directory::region_by_code(&t.db, "331000").await.unwrap().unwrap();
-    let street = directory::region_by_code(&t.db, "331002001").await.unwrap().unwrap();
+    let city = directory::region_by_code(&t.db, "331000")
+        .await
+        .unwrap()
+        .unwrap();
+    let street = directory::region_by_code(&t.db, "331002001")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(street.path.starts_with(&city.path));
     assert_eq!(street.path.matches('/').count(), 5);
     let crumbs = directory::region_ancestors(&t.db, &street).await.unwrap();
@@ -138,23 +159,31 @@ async fn region_paths_follow_the_tree(b: Backend) {
 
 async fn private_fields_are_encrypted_at_rest(b: Backend) {
     let Some((t, keys)) = db(b).await else { return };
-    let rows: Vec<(String, String)> = liaison_db::sql::Sql::new("SELECT phone_enc, phone_idx FROM deputy")
-        .fetch_all(&t.db)
-        .await
-        .unwrap();
+    let rows: Vec<(String, String)> =
+        liaison_db::sql::Sql::new("SELECT phone_enc, phone_idx FROM deputy")
+            .fetch_all(&t.db)
+            .await
+            .unwrap();
     for (enc, idx) in &rows {
         assert!(enc.starts_with("sm4gcm:"), "{enc}");
         assert!(!enc.contains("137"));
         assert_eq!(idx.len(), 32);
     }
-    let d = directory::deputy_by_code(&t.db, "JJ-D1").await.unwrap().unwrap();
+    let d = directory::deputy_by_code(&t.db, "JJ-D1")
+        .await
+        .unwrap()
+        .unwrap();
     let phone = directory::reveal_deputy_phone(&t.db, &keys, &Actor::system("t"), d.id, "测试")
         .await
         .unwrap();
     assert_eq!(phone, "13700000001");
     // With another key nothing decrypts.
     let other = liaison_core::protect::Keys::from_master(&[1u8; 32]);
-    assert!(directory::reveal_deputy_phone(&t.db, &other, &Actor::system("t"), d.id, "测试").await.is_err());
+    assert!(
+        directory::reveal_deputy_phone(&t.db, &other, &Actor::system("t"), d.id, "测试")
+            .await
+            .is_err()
+    );
 }
 
 async fn the_audit_chain_detects_tampering(b: Backend) {
@@ -203,9 +232,16 @@ async fn concurrent_writers_keep_one_chain(b: Backend) {
     }
     let check = audit::verify_chain(&t.db, &keys).await.unwrap();
     assert!(check.first_broken.is_none());
-    let recs = audit::list(&t.db, &AuditQuery { action: Some("test".into()), limit: 50, ..Default::default() })
-        .await
-        .unwrap();
+    let recs = audit::list(
+        &t.db,
+        &AuditQuery {
+            action: Some("test".into()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(recs.len(), 16);
 }
 
@@ -213,10 +249,24 @@ async fn scope_filters_stations_and_deputies(b: Backend) {
     let Some((t, _)) = db(b).await else { return };
     let path = |code: &'static str| {
         let db = t.db.clone();
-        async move { directory::region_by_code(&db, code).await.unwrap().unwrap().path }
+        async move {
+            directory::region_by_code(&db, code)
+                .await
+                .unwrap()
+                .unwrap()
+                .path
+        }
     };
-    let hm = directory::station_by_code(&t.db, "JJ-HM").await.unwrap().unwrap().id;
-    let d1 = directory::deputy_by_code(&t.db, "JJ-D1").await.unwrap().unwrap().id;
+    let hm = directory::station_by_code(&t.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let d1 = directory::deputy_by_code(&t.db, "JJ-D1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     let cases = [
         (Scope::Everything, 7, 5),
         (Scope::RegionSubtree(path("331000").await), 7, 5),
@@ -229,21 +279,37 @@ async fn scope_filters_stations_and_deputies(b: Backend) {
         (Scope::Nothing, 0, 0),
     ];
     for (scope, stations, deputies) in cases {
-        let s = directory::list_stations(&t.db, Some(&scope), &StationFilter { limit: 100, ..Default::default() })
-            .await
-            .unwrap();
+        let s = directory::list_stations(
+            &t.db,
+            Some(&scope),
+            &StationFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(s.total, stations, "stations for {scope:?}");
         assert_eq!(s.items.len() as i64, stations);
-        let d = directory::list_deputies(&t.db, Some(&scope), &DeputyFilter { limit: 100, ..Default::default() })
-            .await
-            .unwrap();
+        let d = directory::list_deputies(
+            &t.db,
+            Some(&scope),
+            &DeputyFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
         assert_eq!(d.total, deputies, "deputies for {scope:?}");
     }
 }
 
 async fn export_reads_back_what_was_loaded(b: Backend) {
     let Some((t, keys)) = db(b).await else { return };
-    let out = org::export_dataset(&t.db, &keys, &Scope::Everything).await.unwrap();
+    let out = org::export_dataset(&t.db, &keys, &Scope::Everything)
+        .await
+        .unwrap();
     let f = fixture();
     assert_eq!(out.regions.len(), f.regions.len());
     assert_eq!(out.stations.len(), f.stations.len());
@@ -259,20 +325,43 @@ async fn export_reads_back_what_was_loaded(b: Backend) {
 async fn sessions_expire(b: Backend) {
     let Some((t, keys)) = db(b).await else { return };
     use liaison_db::sessions::{self, Lookup, SessionKind};
-    let u = liaison_db::users::find_by_username(&t.db, "admin").await.unwrap().unwrap();
-    let (token, _) = sessions::create(&t.db, &keys, u.id, SessionKind::Web).await.unwrap();
-    assert!(sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap().is_ok());
+    let u = liaison_db::users::find_by_username(&t.db, "admin")
+        .await
+        .unwrap()
+        .unwrap();
+    let (token, _) = sessions::create(&t.db, &keys, u.id, SessionKind::Web)
+        .await
+        .unwrap();
+    assert!(
+        sessions::find(&t.db, &keys, &token, SessionKind::Web)
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    assert!(
+        matches!(
+            sessions::find(&t.db, &keys, &token, SessionKind::Api)
+                .await
+                .unwrap(),
+            Err(Lookup::Unknown)
+        ),
+        "a web session is not an API token"
+    );
+    liaison_db::testing::age_sessions(&t.db, liaison_db::db::now() - time::Duration::hours(1))
+        .await;
     assert!(matches!(
-        sessions::find(&t.db, &keys, &token, SessionKind::Api).await.unwrap(),
-        Err(Lookup::Unknown)
-    ), "a web session is not an API token");
-    liaison_db::testing::age_sessions(&t.db, liaison_db::db::now() - time::Duration::hours(1)).await;
-    assert!(matches!(
-        sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap(),
+        sessions::find(&t.db, &keys, &token, SessionKind::Web)
+            .await
+            .unwrap(),
         Err(Lookup::Expired)
     ));
-    assert!(matches!(
-        sessions::find(&t.db, &keys, &token, SessionKind::Web).await.unwrap(),
-        Err(Lookup::Unknown)
-    ), "an expired session is deleted");
+    assert!(
+        matches!(
+            sessions::find(&t.db, &keys, &token, SessionKind::Web)
+                .await
+                .unwrap(),
+            Err(Lookup::Unknown)
+        ),
+        "an expired session is deleted"
+    );
 }

@@ -202,7 +202,8 @@ where
     page.resize(size).await;
     // Spawned so a panic in the body comes back as a value and the browser still gets closed.
     let outcome = tokio::spawn(tokio::time::timeout(TEST_TIMEOUT, body(page))).await;
-    let _ = client.close().await;
+    // Bounded: a wedged browser is killed with its process group below anyway.
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
     drop(driver);
     eprintln!(
         "{test}: browser part took {:.1} s",
