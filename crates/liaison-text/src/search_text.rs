@@ -125,8 +125,11 @@ mod tests {
 
     #[test]
     fn query_words_drop_particles_but_keep_meaningful_single_characters() {
-        let words = segment_for_query("小区停车难的问题");
-        assert_eq!(words, ["小区", "停车", "难", "问题"]);
+        assert_eq!(
+            segment_for_query("小区停车难的问题"),
+            ["小区", "停车难", "问题"]
+        );
+        assert_eq!(segment_for_query("路灯坏了"), ["路灯", "坏"]);
     }
 
     #[test]

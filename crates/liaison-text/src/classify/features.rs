@@ -176,7 +176,7 @@ fn normalise_char(c: char, fold_digits: bool) -> u32 {
 }
 
 /// SplitMix64's finaliser (Steele, Lea, Flood 2014): spreads every input bit over the output.
-fn finalise(mut z: u64) -> u64 {
+pub(crate) fn finalise(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -274,9 +274,18 @@ pub fn compute_idf(config: &FeatureConfig, docs: &[(&str, &str)]) -> Vec<f32> {
 mod tests {
     use super::*;
 
+    /// Character n-grams only, so the expected features can be counted by hand.
+    fn chars_only() -> FeatureConfig {
+        FeatureConfig {
+            words: false,
+            word_pairs: false,
+            ..FeatureConfig::default()
+        }
+    }
+
     #[test]
     fn full_width_letters_digits_and_case_are_folded() {
-        let config = FeatureConfig::default();
+        let config = chars_only();
         let a = raw_counts(&config, "", "ＡＢＣ１２３");
         let b = raw_counts(&config, "", "abc999");
         assert_eq!(a, b);
@@ -286,7 +295,7 @@ mod tests {
     fn punctuation_breaks_ngrams() {
         let config = FeatureConfig {
             char_ngram_min: 2,
-            ..FeatureConfig::default()
+            ..chars_only()
         };
         assert!(raw_counts(&config, "", "停，车").is_empty());
         assert_eq!(raw_counts(&config, "", "停车").len(), 1);
@@ -296,7 +305,7 @@ mod tests {
     fn title_and_body_occurrences_are_counted_apart() {
         let config = FeatureConfig {
             char_ngram_max: 1,
-            ..FeatureConfig::default()
+            ..chars_only()
         };
         let counts = raw_counts(&config, "水", "水水");
         assert_eq!(counts.len(), 1);
@@ -319,5 +328,40 @@ mod tests {
     fn empty_text_gives_an_empty_vector() {
         let config = FeatureConfig::default();
         assert!(vectorise(&config, &[], "", "。。。").is_empty());
+    }
+
+    #[test]
+    fn whitespace_does_not_break_ngrams() {
+        let config = chars_only();
+        assert_eq!(
+            raw_counts(&config, "", "停 车\n难"),
+            raw_counts(&config, "", "停车难")
+        );
+    }
+
+    #[test]
+    fn words_and_word_pairs_add_their_own_features() {
+        let chars = raw_counts(&chars_only(), "", "小区停车难问题").len();
+        let words = FeatureConfig {
+            word_pairs: false,
+            ..FeatureConfig::default()
+        };
+        let with_words = raw_counts(&words, "", "小区停车难问题").len();
+        let with_pairs = raw_counts(&FeatureConfig::default(), "", "小区停车难问题").len();
+        assert!(chars < with_words && with_words < with_pairs);
+    }
+
+    #[test]
+    fn buckets_rarer_than_min_df_get_zero_idf() {
+        let config = FeatureConfig {
+            char_ngram_max: 1,
+            min_df: 2,
+            ..chars_only()
+        };
+        let idf = compute_idf(&config, &[("", "水电"), ("", "水")]);
+        let bucket = |text: &str| raw_counts(&config, "", text)[0].0 as usize;
+        assert!(idf[bucket("水")] > 0.0);
+        assert_eq!(idf[bucket("电")], 0.0);
+        assert!(vectorise(&config, &idf, "", "电").is_empty());
     }
 }
