@@ -5,7 +5,10 @@
 //!   personal data masked unless the caller decides otherwise, and an empty import template.
 //! - [`qr`]: QR codes as SVG for the public station and deputy pages.
 
+pub mod ledger;
 pub mod org_sheets;
+pub mod photo;
+pub mod poster;
 pub mod qr;
 
 pub use org_sheets::{
@@ -26,4 +29,7 @@ pub enum DocError {
     /// The text does not fit in a QR code.
     #[error("内容太长，无法生成二维码（{0}）；请缩短链接")]
     Qr(String),
+    /// A poster could not be drawn or packed (the cause is for the log).
+    #[error("生成海报失败：{0}。请稍后重试；如持续出现，请联系系统管理员")]
+    Poster(String),
 }

@@ -90,17 +90,57 @@ fn run(dir: &Path, variants: bool, write: bool) -> Result<(), String> {
         full_precision.macro_f1, report.macro_f1
     );
     println!("{report}");
+    let mean_confidence = test
+        .iter()
+        .map(|e| f64::from(model.predict(&e.title, &e.body).confidence))
+        .sum::<f64>()
+        / test.len() as f64;
+    println!(
+        "calibration: mean confidence {mean_confidence:.4} against accuracy {:.4}",
+        report.accuracy
+    );
+    let started = Instant::now();
+    Model::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    println!(
+        "loading the model file takes {:.0} ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+
     println!(
         "speed: {:.0} messages/s on one thread (title + body, {} test messages)",
         messages_per_second(&model, &test),
         test.len()
     );
+    online_corrections(&model, &test);
     if write {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("model/classifier.bin");
         std::fs::write(&path, &bytes).map_err(|e| format!("无法写入 {}：{e}", path.display()))?;
         println!("wrote {} ({} bytes)", path.display(), bytes.len());
     }
     Ok(())
+}
+
+/// Simulates staff corrections: the test messages arrive in file order, each is classified,
+/// and when the suggestion is wrong the model learns the right label before the next one.
+/// Prints the share of right suggestions for several step limits (0 = never learn).
+fn online_corrections(model: &Model, test: &[Example]) {
+    print!("online corrections, share of right suggestions by step limit:");
+    for aggressiveness in [0.0, 0.1, 0.5, 1.0, 2.0, 5.0, 100.0] {
+        let mut live = model.clone();
+        let mut right = 0;
+        for example in test {
+            if live.predict(&example.title, &example.body).label_l1 == example.label {
+                right += 1;
+            } else if aggressiveness > 0.0 {
+                live.learn(example, aggressiveness);
+            }
+        }
+        print!(
+            "  {aggressiveness}: {:.4}",
+            right as f64 / test.len() as f64
+        );
+    }
+    println!();
 }
 
 /// Classifies the whole test set a few times on this thread and reports the rate.

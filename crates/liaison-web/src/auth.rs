@@ -366,16 +366,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
 pub struct RateLimits {
     /// Sign-in attempts (page and API).
     pub login: DefaultKeyedRateLimiter<String>,
-    /// Public writes (submissions, ratings).
+    /// Public writes (submissions, ratings), per address.
     pub public_write: DefaultKeyedRateLimiter<String>,
+    /// Public submissions per phone number (keyed by its blind index).
+    pub public_phone: DefaultKeyedRateLimiter<String>,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
         let per_min = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("non-zero"));
+        // Benchmarks and load tests raise this; a real deployment keeps the default.
+        let public_per_min = std::env::var("LIAISON_PUBLIC_RATE_PER_MIN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n: &u32| *n > 0)
+            .unwrap_or(30);
         RateLimits {
             login: RateLimiter::keyed(per_min(20)),
-            public_write: RateLimiter::keyed(per_min(30)),
+            public_write: RateLimiter::keyed(per_min(public_per_min)),
+            public_phone: RateLimiter::keyed(
+                Quota::per_hour(NonZeroU32::new(20).expect("non-zero"))
+                    .allow_burst(NonZeroU32::new(10).expect("non-zero")),
+            ),
         }
     }
 }

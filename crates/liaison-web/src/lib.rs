@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod intake;
 pub mod layout;
 pub mod metrics;
 pub mod routes;
@@ -43,6 +44,17 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Rate limiters of public endpoints.
     pub limits: Arc<auth::RateLimits>,
+    /// Working-day calendar and deadline table, reloaded when an administrator changes them.
+    pub rules: Arc<tokio::sync::RwLock<Rules>>,
+}
+
+/// The installation's deadline rules.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Working days (built-in State Council notices plus uploaded years).
+    pub calendar: liaison_core::workdays::Calendar,
+    /// Deadlines per category and urgency.
+    pub sla: liaison_core::sla::SlaTable,
 }
 
 impl AppState {
@@ -54,6 +66,27 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             limits: Arc::new(auth::RateLimits::default()),
+            rules: Arc::new(tokio::sync::RwLock::new(Rules {
+                calendar: liaison_core::workdays::Calendar::builtin(),
+                sla: liaison_core::sla::SlaTable::default(),
+            })),
+        }
+    }
+
+    /// Reloads the calendar and the deadline table from the database.
+    pub async fn reload_rules(&self) -> Result<(), liaison_db::DbError> {
+        let calendar = liaison_db::opinions::load_calendar(&self.db).await?;
+        let sla = liaison_db::opinions::load_sla(&self.db).await?;
+        *self.rules.write().await = Rules { calendar, sla };
+        Ok(())
+    }
+
+    /// The rules as the storage layer takes them, for today.
+    pub fn opinion_rules<'a>(&self, rules: &'a Rules) -> liaison_db::opinions::Rules<'a> {
+        liaison_db::opinions::Rules {
+            calendar: &rules.calendar,
+            sla: &rules.sla,
+            today: liaison_db::opinions::today(),
         }
     }
 }
@@ -72,6 +105,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::org::router())
         .merge(routes::admin::router())
         .merge(routes::data::router())
+        .merge(routes::posters::router())
         .nest("/api/v1", api::router())
         .merge(metrics::router())
         .fallback(routes::not_found)
@@ -112,6 +146,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    if let Err(e) = state.reload_rules().await {
+        tracing::error!(error = %e, "loading the calendar and deadline table failed; using the built-in ones");
+    }
     let app = build_router(state.clone());
     let cleanup_db = state.db.clone();
     // Expired sessions are purged hourly so the table stays small.

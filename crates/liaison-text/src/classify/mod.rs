@@ -1,10 +1,15 @@
 //! The opinion classifier: suggests the level-1 category (一级标签) of a citizen's message.
 //!
-//! The model is a linear classifier over hashed character n-grams (see [`features`] and
-//! [`Model`]), trained on the TipDM 2020 problem C messages (see [`data`]) by
+//! The model is a linear classifier over hashed character n-grams and jieba words (see
+//! [`features`] and [`Model`]), trained on the TipDM 2020 problem C messages (see [`data`]) by
 //! `cargo run -p liaison-text --release --example train_classifier -- <data dir>`, which
 //! writes `model/classifier.bin`. That file is embedded in the binary, so [`classify`] works
-//! on a machine without the data. Staff corrections can be fed back with [`Model::learn`].
+//! on a machine without the data.
+//!
+//! Staff corrections feed back through [`Model::learn`]: keep the corrections (message and
+//! chosen label) in the database, and at start-up clone [`embedded_model`] and replay them in
+//! order with [`DEFAULT_AGGRESSIVENESS`]; then learn each new correction as it is made. This
+//! needs no model file on disk and survives a model upgrade.
 
 pub mod data;
 pub mod eval;
@@ -16,7 +21,7 @@ use std::sync::LazyLock;
 pub use data::{DataError, TrainingSet, load_eval_set, load_training_set};
 pub use eval::{EvalReport, LabelScores, evaluate};
 pub use features::FeatureConfig;
-pub use model::{Algorithm, Model, ModelError, TrainOptions};
+pub use model::{Algorithm, DEFAULT_AGGRESSIVENESS, Model, ModelError, TrainOptions};
 
 /// One labelled message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,6 +264,26 @@ mod tests {
         }
         // Other messages keep their labels.
         assert_eq!(model.predict("", "社保缴费").label_l1, "劳动和社会保障");
+    }
+
+    #[test]
+    fn a_few_staff_corrections_teach_the_embedded_model_a_new_case() {
+        let mut model = embedded_model().clone();
+        let message = Example::new(
+            "公交线路太少",
+            "我们小区附近只有一路公交车，早高峰等车要半小时，希望增开线路。",
+            "交通运输",
+        );
+        let mut rounds = 0;
+        while model.predict(&message.title, &message.body).label_l1 != "交通运输" {
+            assert!(model.learn(&message, DEFAULT_AGGRESSIVENESS));
+            rounds += 1;
+            assert!(rounds <= 3, "still not learned after {rounds} corrections");
+        }
+        assert!(rounds >= 1, "the embedded model already knew this case");
+        assert_eq!(classify("社保卡补办", "").label_l1, "劳动和社会保障");
+        assert_eq!(model.predict("社保卡补办", "").label_l1, "劳动和社会保障");
+        assert_eq!(model.predict("孩子上学划片问题", "").label_l1, "教育文体");
     }
 
     #[test]

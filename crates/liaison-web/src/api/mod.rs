@@ -6,6 +6,7 @@
 //! errors return `{"error": {"code", "message", "fields"}}` with a stable `code`.
 
 pub mod auth;
+pub mod opinions;
 pub mod org;
 
 use crate::AppState;
@@ -24,6 +25,14 @@ pub fn router() -> Router<AppState> {
         .route("/stations", get(org::list_stations))
         .route("/deputies", get(org::list_deputies))
         .route("/handling-units", get(org::list_units))
+        .route(
+            "/opinions",
+            get(opinions::list).post(opinions::create_opinion),
+        )
+        .route("/opinions/track", get(opinions::track))
+        .route("/opinions/track/rating", post(opinions::rate))
+        .route("/opinions/{id}", get(opinions::show))
+        .route("/opinions/{id}/actions", post(opinions::act))
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
 }
@@ -73,10 +82,16 @@ impl Modify for BearerAuth {
         org::list_stations,
         org::list_deputies,
         org::list_units,
+        opinions::create_opinion,
+        opinions::track,
+        opinions::rate,
+        opinions::list,
+        opinions::show,
+        opinions::act,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"))
+    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"))
 )]
 pub struct ApiDoc;
 

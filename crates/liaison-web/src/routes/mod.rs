@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth_pages;
 pub mod data;
 pub mod org;
+pub mod posters;
 pub mod public;
 pub mod workbench;
 

@@ -1,0 +1,1536 @@
+//! 民意收集处理: storage of opinions and the application of workflow decisions.
+//!
+//! The workflow engine (`liaison_core::workflow`) decides; this module reads the facts it needs,
+//! applies its [`Decision`] — new state, deadlines, units, replies, ratings, supervision cases,
+//! notifications — together with a timeline event and an audit record, in one transaction.
+//! Concurrent actions on one item are serialised by the write lock (SQLite) or a row lock
+//! (PostgreSQL), so of two clerks acting at once one wins and the other is told the new state.
+
+use crate::audit::{self, Actor, Entry};
+use crate::db::{Db, Tx, TxInner, now};
+use crate::directory::Page;
+use crate::error::{DbError, DbResult};
+use crate::sql::Sql;
+use liaison_core::protect::Keys;
+use liaison_core::role::Role;
+use liaison_core::scope::{Principal, Scope};
+use liaison_core::sla::{SlaTable, Urgency};
+use liaison_core::workdays::Calendar;
+use liaison_core::workflow::{
+    self, Actor as WfActor, Args, Context, Decision, DueKind, Effect, Facts, OPINION_RULES,
+    OpinionAction, OpinionState, ResolutionGrade, Satisfaction,
+};
+use serde::Serialize;
+use sqlx::FromRow;
+use time::Date;
+
+/// The channel an opinion came in by.
+pub const CHANNELS: &[(&str, &str)] = &[
+    ("qr_station", "扫联络站码"),
+    ("qr_deputy", "扫代表码"),
+    ("web", "网站"),
+    ("walk_in", "来站反映"),
+    ("reception", "代表接待"),
+    ("phone", "电话"),
+    ("paper", "书面材料"),
+    ("grid", "网格员走访"),
+    ("deputy", "代表收集"),
+    ("open311", "Open311接口"),
+    ("api", "数据接口"),
+];
+
+/// Chinese label of a channel code.
+pub fn channel_label(code: &str) -> &'static str {
+    CHANNELS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("其他", |(_, l)| l)
+}
+
+/// Today in China Standard Time (deadlines are days in China).
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+}
+
+/// A new opinion, validated by the caller.
+#[derive(Debug, Clone, Default)]
+pub struct NewOpinion {
+    /// Station that receives it.
+    pub station_id: i64,
+    /// Deputy it is addressed to (代表码), if any.
+    pub deputy_id: Option<i64>,
+    /// Channel code.
+    pub channel: String,
+    /// Title (derived from the body when the citizen gave none).
+    pub title: String,
+    /// What happened.
+    pub body: String,
+    /// Where.
+    pub place: String,
+    /// Suggested category (classifier).
+    pub category_suggested: String,
+    /// Classifier confidence.
+    pub category_confidence: f64,
+    /// `normal` or `urgent`.
+    pub urgency: String,
+    /// Submitter's name (encrypted here).
+    pub name: String,
+    /// Submitter's mobile (encrypted here).
+    pub phone: String,
+    /// Anonymous submission.
+    pub anonymous: bool,
+    /// Keep the submitter's identity confidential.
+    pub confidential: bool,
+    /// The submitter agrees the item and its reply may be published.
+    pub publishable: bool,
+    /// The staff member who entered it for a citizen (代录).
+    pub entered_by: Option<i64>,
+    /// Client key that makes a retried submission land once.
+    pub idempotency_key: Option<String>,
+    /// Segmented text for full-text search.
+    pub search_text: String,
+    /// Sanitised photos: (mime, width, height, bytes).
+    pub photos: Vec<(String, i64, i64, Vec<u8>)>,
+}
+
+/// The result of an intake.
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    /// Id.
+    pub id: i64,
+    /// Tracking number for the citizen.
+    pub tracking_no: String,
+    /// The same idempotency key was seen before: this is the earlier submission.
+    pub replayed: bool,
+}
+
+/// An opinion row.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Opinion {
+    /// Id.
+    pub id: i64,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Station.
+    pub station_id: i64,
+    /// Station name.
+    pub station_name: String,
+    /// Station code.
+    pub station_code: String,
+    /// Addressed deputy.
+    pub deputy_id: Option<i64>,
+    /// Addressed deputy's name.
+    pub deputy_name: Option<String>,
+    /// Region path (scope).
+    pub region_path: String,
+    /// Channel code.
+    pub channel: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Place.
+    pub place: String,
+    /// Confirmed category.
+    pub category: String,
+    /// Suggested category.
+    pub category_suggested: String,
+    /// Classifier confidence.
+    pub category_confidence: f64,
+    /// Urgency code.
+    pub urgency: String,
+    /// Encrypted name.
+    #[serde(skip)]
+    pub submitter_name_enc: String,
+    /// Encrypted phone.
+    #[serde(skip)]
+    pub submitter_phone_enc: String,
+    /// Anonymous.
+    pub anonymous: bool,
+    /// Confidential.
+    pub confidential: bool,
+    /// May be published.
+    pub publishable: bool,
+    /// State code.
+    pub state: String,
+    /// Handling round (1, or more after re-handling).
+    pub round: i64,
+    /// Lead unit.
+    pub lead_unit_id: Option<i64>,
+    /// Lead unit's name.
+    pub lead_unit_name: Option<String>,
+    /// Which deadline `due_on` is.
+    pub due_kind: Option<String>,
+    /// The deadline of the current step.
+    pub due_on: Option<Date>,
+    /// The reply deadline in force.
+    pub reply_due_on: Option<Date>,
+    /// Day of the current assignment.
+    pub assigned_on: Option<Date>,
+    /// Day the result was sent to the submitter.
+    pub feedback_sent_on: Option<Date>,
+    /// Extensions granted.
+    pub extensions_used: i64,
+    /// Re-handling rounds.
+    pub rehandle_rounds: i64,
+    /// Latest rating code.
+    pub last_rating: Option<String>,
+    /// Latest reply grade.
+    pub last_grade: Option<String>,
+    /// Master item if merged.
+    pub master_id: Option<i64>,
+    /// Who entered it for the citizen.
+    pub entered_by: Option<i64>,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+    /// Received.
+    pub created_at: time::OffsetDateTime,
+    /// Last change.
+    pub updated_at: time::OffsetDateTime,
+}
+
+impl Opinion {
+    /// The state, parsed.
+    pub fn state(&self) -> OpinionState {
+        OpinionState::parse(&self.state).unwrap_or(OpinionState::Submitted)
+    }
+
+    /// The facts the workflow guards need.
+    pub fn facts(&self) -> Facts {
+        Facts {
+            assigned_on: self.assigned_on,
+            due_on: self.reply_due_on,
+            feedback_sent_on: self.feedback_sent_on,
+            extensions_used: self.extensions_used as u32,
+            rehandle_rounds: self.rehandle_rounds as u32,
+            last_rating: self.last_rating.as_deref().and_then(Satisfaction::parse),
+            last_grade: self.last_grade.as_deref().and_then(ResolutionGrade::parse),
+            registration: None,
+        }
+    }
+
+    /// Urgency, parsed.
+    pub fn urgency(&self) -> Urgency {
+        Urgency::parse(&self.urgency).unwrap_or(Urgency::Normal)
+    }
+}
+
+const SELECT: &str = "SELECT o.id, o.tracking_no, o.station_id, s.name AS station_name, \
+    s.code AS station_code, o.deputy_id, d.name AS deputy_name, o.region_path, o.channel, o.title, \
+    o.body, o.place, o.category, o.category_suggested, o.category_confidence, o.urgency, \
+    o.submitter_name_enc, o.submitter_phone_enc, o.anonymous, o.confidential, o.publishable, \
+    o.state, o.round, o.lead_unit_id, u.name AS lead_unit_name, o.due_kind, o.due_on, \
+    o.reply_due_on, o.assigned_on, o.feedback_sent_on, o.extensions_used, o.rehandle_rounds, \
+    o.last_rating, o.last_grade, o.master_id, o.entered_by, o.version, o.created_at, o.updated_at \
+    FROM opinion o JOIN station s ON s.id = o.station_id \
+    LEFT JOIN deputy d ON d.id = o.deputy_id \
+    LEFT JOIN handling_unit u ON u.id = o.lead_unit_id WHERE 1=1";
+
+/// An opinion by id (no scope check: callers check with [`visible_to`] or [`actors_for`]).
+pub async fn get(db: &Db, id: i64) -> DbResult<Opinion> {
+    let mut s = Sql::new(SELECT);
+    s.push(" AND o.id = ").bind(id);
+    s.fetch_optional(db).await?.ok_or(DbError::NotFound)
+}
+
+/// An opinion by tracking number.
+pub async fn by_tracking_no(db: &Db, tracking_no: &str) -> DbResult<Option<Opinion>> {
+    let mut s = Sql::new(SELECT);
+    s.push(" AND o.tracking_no = ").bind(tracking_no);
+    s.fetch_optional(db).await
+}
+
+async fn get_tx(tx: &mut Tx, id: i64) -> DbResult<Opinion> {
+    let sql_sqlite = format!("{SELECT} AND o.id = $1");
+    let r: Option<Opinion> = match &mut tx.inner {
+        TxInner::Sqlite(t) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql_sqlite))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        TxInner::Postgres(t) => {
+            // Lock the row for the rest of the transaction.
+            let sql = format!("{SELECT} AND o.id = $1 FOR UPDATE OF o");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
+    r.ok_or(DbError::NotFound)
+}
+
+/// The handling units of an opinion (current and past rounds).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct UnitAssignment {
+    /// Unit id.
+    pub unit_id: i64,
+    /// Unit name.
+    pub unit_name: String,
+    /// Lead (主办) or co-unit (协办).
+    pub is_lead: bool,
+    /// Round.
+    pub round: i64,
+    /// Still assigned.
+    pub active: bool,
+    /// When assigned.
+    pub assigned_at: time::OffsetDateTime,
+    /// When acknowledged.
+    pub acknowledged_at: Option<time::OffsetDateTime>,
+}
+
+/// Units of an opinion.
+pub async fn units(db: &Db, id: i64) -> DbResult<Vec<UnitAssignment>> {
+    let mut s = Sql::new(
+        "SELECT ou.unit_id, u.name AS unit_name, ou.is_lead, ou.round, ou.active, ou.assigned_at, \
+         ou.acknowledged_at FROM opinion_unit ou JOIN handling_unit u ON u.id = ou.unit_id \
+         WHERE ou.opinion_id = ",
+    );
+    s.bind(id).push(" ORDER BY ou.id");
+    s.fetch_all(db).await
+}
+
+/// Which workflow actors `p` is for an opinion. Empty: no relation, no access.
+pub fn actors_for(
+    p: &Principal,
+    o: &Opinion,
+    units: &[UnitAssignment],
+    station_parent: Option<i64>,
+) -> Vec<WfActor> {
+    let mut out = Vec::new();
+    match p.role {
+        Role::StationStaff => {
+            if p.station_id == Some(o.station_id)
+                || (station_parent.is_some() && p.station_id == station_parent)
+            {
+                out.push(WfActor::StationStaff);
+            }
+        }
+        Role::TownshipStaff | Role::CountyStaff | Role::CityStaff => {
+            if let Some((_, path)) = &p.region
+                && o.region_path.starts_with(path.as_str())
+            {
+                // Township congress staff run their stations; county and city offices supervise
+                // and may act for a station of theirs.
+                out.push(WfActor::StationStaff);
+                out.push(WfActor::Supervisor);
+            }
+        }
+        Role::Deputy => {
+            if p.deputy_id.is_some() && p.deputy_id == o.deputy_id {
+                out.push(WfActor::Deputy);
+            }
+        }
+        Role::UnitOfficer | Role::UnitLead => {
+            for u in units
+                .iter()
+                .filter(|u| u.active && Some(u.unit_id) == p.unit_id)
+            {
+                if u.is_lead {
+                    out.push(WfActor::LeadUnit);
+                    if p.role == Role::UnitLead {
+                        out.push(WfActor::UnitLead);
+                    }
+                } else {
+                    out.push(WfActor::CoUnit);
+                }
+            }
+        }
+        Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin | Role::Citizen => {}
+    }
+    out.dedup();
+    out
+}
+
+/// Whether `p` may see the opinion at all (any relation, or a past assignment of their unit).
+pub fn visible_to(
+    p: &Principal,
+    o: &Opinion,
+    units: &[UnitAssignment],
+    station_parent: Option<i64>,
+) -> bool {
+    !actors_for(p, o, units, station_parent).is_empty()
+        || matches!(p.role, Role::UnitOfficer | Role::UnitLead)
+            && units.iter().any(|u| Some(u.unit_id) == p.unit_id)
+}
+
+/// A timeline event.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Event {
+    /// Id.
+    pub id: i64,
+    /// When.
+    pub at: time::OffsetDateTime,
+    /// Actor's name.
+    pub actor_name: String,
+    /// Actor's role code.
+    pub actor_role: String,
+    /// Action code.
+    pub action: String,
+    /// Chinese label.
+    pub label: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: String,
+    /// Internal note.
+    pub note: String,
+    /// Note the submitter may see.
+    pub public_note: String,
+}
+
+/// The timeline, oldest first.
+pub async fn timeline(db: &Db, id: i64) -> DbResult<Vec<Event>> {
+    let mut s = Sql::new(
+        "SELECT id, at, actor_name, actor_role, action, label, from_state, to_state, note, public_note \
+         FROM opinion_event WHERE opinion_id = ",
+    );
+    s.bind(id).push(" ORDER BY id");
+    s.fetch_all(db).await
+}
+
+/// A reply of a handling unit (or an answer given on the spot).
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Reply {
+    /// Id.
+    pub id: i64,
+    /// Round.
+    pub round: i64,
+    /// Unit name (none for an on-the-spot answer).
+    pub unit_name: Option<String>,
+    /// Text.
+    pub content: String,
+    /// Grade A/B/C/D.
+    pub resolution_grade: String,
+    /// `pending_review`, `approved`, `rejected`.
+    pub status: String,
+    /// Reviewer's note.
+    pub review_note: String,
+    /// Written.
+    pub created_at: time::OffsetDateTime,
+}
+
+/// Replies, oldest first.
+pub async fn replies(db: &Db, id: i64) -> DbResult<Vec<Reply>> {
+    let mut s = Sql::new(
+        "SELECT r.id, r.round, u.name AS unit_name, r.content, r.resolution_grade, r.status, \
+         r.review_note, r.created_at FROM opinion_reply r LEFT JOIN handling_unit u ON u.id = r.unit_id \
+         WHERE r.opinion_id = ",
+    );
+    s.bind(id).push(" ORDER BY r.id");
+    s.fetch_all(db).await
+}
+
+/// Ids of a photo set.
+pub async fn photo_ids(db: &Db, id: i64) -> DbResult<Vec<i64>> {
+    let mut s = Sql::new("SELECT id FROM opinion_photo WHERE opinion_id = ");
+    s.bind(id).push(" ORDER BY id");
+    let rows: Vec<(i64,)> = s.fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// A photo: (opinion id, mime, bytes).
+pub async fn photo(db: &Db, photo_id: i64) -> DbResult<(i64, String, Vec<u8>)> {
+    let mut s = Sql::new("SELECT opinion_id, mime, data FROM opinion_photo WHERE id = ");
+    s.bind(photo_id);
+    s.fetch_optional(db).await?.ok_or(DbError::NotFound)
+}
+
+fn tracking_no(today: Date) -> String {
+    use rand::Rng;
+    let n: u32 = rand::rng().random_range(0..1_000_000);
+    format!(
+        "LZ{:02}{:02}{:02}{:06}",
+        today.year() % 100,
+        today.month() as u8,
+        today.day(),
+        n
+    )
+}
+
+/// Everything a decision needs from the installation.
+pub struct Rules<'a> {
+    /// Working-day calendar.
+    pub calendar: &'a Calendar,
+    /// Deadline table.
+    pub sla: &'a SlaTable,
+    /// Today (China time).
+    pub today: Date,
+}
+
+impl Rules<'_> {
+    fn context(&self, o: Option<&Opinion>) -> Context<'_> {
+        let mut ctx = Context::new(self.today, self.calendar, self.sla);
+        if let Some(o) = o {
+            ctx.urgency = o.urgency();
+            ctx.facts = o.facts();
+        }
+        ctx
+    }
+}
+
+/// Receives an opinion: stores it in the state the rule set starts in, with its deadline, the
+/// first timeline event, an audit record and the notification of the station, in one
+/// transaction. A repeated idempotency key returns the first submission.
+pub async fn create(
+    db: &Db,
+    keys: &Keys,
+    rules: &Rules<'_>,
+    actor: &Actor,
+    new: &NewOpinion,
+) -> DbResult<Created> {
+    if let Some(key) = &new.idempotency_key
+        && let Some(c) = replayed(db, key).await?
+    {
+        return Ok(c);
+    }
+    let mut ctx = rules.context(None);
+    ctx.urgency = Urgency::parse(&new.urgency).unwrap_or(Urgency::Normal);
+    let decision = workflow::start(&OPINION_RULES, &ctx);
+    let region_path: String = {
+        let mut s = Sql::new(
+            "SELECT r.path FROM station s JOIN region r ON r.id = s.region_id WHERE s.id = ",
+        );
+        s.bind(new.station_id);
+        let row: Option<(String,)> = s.fetch_optional(db).await?;
+        row.ok_or_else(|| DbError::Invalid("联络站不存在".into()))?
+            .0
+    };
+    for attempt in 0..5 {
+        let mut tx = db.begin().await?;
+        let at = now();
+        let no = tracking_no(rules.today);
+        let inserted: Result<i64, DbError> = on_tx!(tx, t => sqlx::query_scalar(
+            "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
+             place, category_suggested, category_confidence, urgency, submitter_name_enc, \
+             submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
+             entered_by, idempotency_key, search_text, created_at, updated_at) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$22) \
+             RETURNING id")
+            .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(&region_path).bind(&new.channel)
+            .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
+            .bind(new.category_confidence).bind(&new.urgency).bind(keys.encrypt(&new.name))
+            .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
+            .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
+            .bind(&new.idempotency_key).bind(&new.search_text).bind(at)
+            .fetch_one(t).await).map_err(DbError::from);
+        let id = match inserted {
+            Ok(id) => id,
+            Err(DbError::Conflict { constraint }) => {
+                drop(tx);
+                if let Some(key) = &new.idempotency_key
+                    && let Some(c) = replayed(db, key).await?
+                {
+                    return Ok(c);
+                }
+                if attempt == 4 {
+                    return Err(DbError::Conflict { constraint });
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if let TxInner::Sqlite(t) = &mut tx.inner {
+            sqlx::query("INSERT INTO opinion_fts (rowid, search_text) VALUES ($1, $2)")
+                .bind(id)
+                .bind(&new.search_text)
+                .execute(&mut **t)
+                .await?;
+        }
+        for (mime, w, h, bytes) in &new.photos {
+            on_tx!(tx, t => sqlx::query(
+                "INSERT INTO opinion_photo (opinion_id, mime, width, height, data, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
+                .bind(id).bind(mime).bind(*w).bind(*h).bind(bytes).bind(at).execute(t).await.map(|_| ()))?;
+        }
+        let o = get_tx(&mut tx, id).await?;
+        apply_effects(&mut tx, &o, &decision.effects, &ActionInput::default()).await?;
+        event(
+            &mut tx,
+            actor,
+            id,
+            "submit",
+            decision.label,
+            None,
+            decision.to,
+            "",
+            "",
+        )
+        .await?;
+        audit::append(
+            &mut tx,
+            keys,
+            actor,
+            Entry {
+                action: "create",
+                entity: "opinion",
+                entity_id: id.to_string(),
+                summary: format!("收到群众意见 {no}（{}）", channel_label(&new.channel)),
+                before: None,
+                after: Some(serde_json::json!({
+                    "tracking_no": no, "station_id": new.station_id, "deputy_id": new.deputy_id,
+                    "channel": new.channel, "title": new.title, "anonymous": new.anonymous,
+                    "photos": new.photos.len(),
+                })),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Created {
+            id,
+            tracking_no: no,
+            replayed: false,
+        });
+    }
+    Err(DbError::Invalid("无法生成受理编号，请重试".into()))
+}
+
+async fn replayed(db: &Db, key: &str) -> DbResult<Option<Created>> {
+    let mut s = Sql::new("SELECT id, tracking_no FROM opinion WHERE idempotency_key = ");
+    s.bind(key);
+    let row: Option<(i64, String)> = s.fetch_optional(db).await?;
+    Ok(row.map(|(id, tracking_no)| Created {
+        id,
+        tracking_no,
+        replayed: true,
+    }))
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row of the timeline, spelled out"
+)]
+async fn event(
+    tx: &mut Tx,
+    actor: &Actor,
+    id: i64,
+    action: &str,
+    label: &str,
+    from: Option<OpinionState>,
+    to: OpinionState,
+    note: &str,
+    public_note: &str,
+) -> DbResult<()> {
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO opinion_event (opinion_id, at, actor_id, actor_name, actor_role, action, label, \
+         from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)")
+        .bind(id).bind(now()).bind(actor.user_id).bind(&actor.name).bind(&actor.role).bind(action)
+        .bind(label).bind(from.map(|s| s.code())).bind(to.code()).bind(note).bind(public_note)
+        .execute(t).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The arguments of an action as the client sent them (validated by the caller).
+#[derive(Debug, Clone, Default)]
+pub struct ActionInput {
+    /// Lead unit (assign).
+    pub unit_id: Option<i64>,
+    /// Co-units (assign).
+    pub co_unit_ids: Vec<i64>,
+    /// Deadline (assign, rehandle, extension).
+    pub due_on: Option<Date>,
+    /// Reason (decline, return, extension, rejection, closing).
+    pub reason: Option<String>,
+    /// Reply or answer text.
+    pub content: Option<String>,
+    /// Resolution grade.
+    pub resolution_grade: Option<ResolutionGrade>,
+    /// Rating.
+    pub rating: Option<Satisfaction>,
+    /// Rating comment.
+    pub comment: Option<String>,
+    /// Master item (merge).
+    pub into_id: Option<i64>,
+    /// Confirmed category (accept).
+    pub category: Option<String>,
+    /// The version the client saw; a different current version is refused as stale.
+    pub expected_version: Option<i64>,
+}
+
+/// Why an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// The workflow refused it (wrong state, not permitted, a guard failed).
+    #[error("{0}")]
+    Workflow(#[from] workflow::WorkflowError),
+    /// The input is incomplete or wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user has no relation to the item.
+    #[error("您无权处理该事项")]
+    Forbidden,
+    /// Storage failed (or the item is missing / was changed meanwhile).
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for ActError {
+    fn from(e: sqlx::Error) -> Self {
+        ActError::Db(e.into())
+    }
+}
+
+/// Who is acting: a signed-in user, the submitter (with a verified tracking number), or the
+/// system (timers).
+#[derive(Debug, Clone)]
+pub enum Acting<'a> {
+    /// A signed-in user.
+    User(&'a Principal),
+    /// The submitter.
+    Submitter,
+    /// The system.
+    System,
+}
+
+async fn station_parent(tx: &mut Tx, station_id: i64) -> DbResult<Option<i64>> {
+    let p: Option<Option<i64>> = on_tx!(tx, t => sqlx::query_scalar("SELECT parent_id FROM station WHERE id = $1")
+        .bind(station_id).fetch_optional(t).await)?;
+    Ok(p.flatten())
+}
+
+async fn units_tx(tx: &mut Tx, id: i64) -> DbResult<Vec<UnitAssignment>> {
+    let rows: Vec<UnitAssignment> = on_tx!(tx, t => sqlx::query_as(
+        "SELECT ou.unit_id, u.name AS unit_name, ou.is_lead, ou.round, ou.active, ou.assigned_at, \
+         ou.acknowledged_at FROM opinion_unit ou JOIN handling_unit u ON u.id = ou.unit_id \
+         WHERE ou.opinion_id = $1 ORDER BY ou.id")
+        .bind(id).fetch_all(t).await)?;
+    Ok(rows)
+}
+
+/// Applies one action to an opinion: decides with the workflow engine and stores the outcome,
+/// atomically. Returns the opinion as it is afterwards.
+#[expect(clippy::too_many_arguments, reason = "who, what and on which item, spelled out at the one call per door")]
+pub async fn act(
+    db: &Db,
+    keys: &Keys,
+    rules: &Rules<'_>,
+    who: Acting<'_>,
+    actor: &Actor,
+    id: i64,
+    action: OpinionAction,
+    input: &ActionInput,
+) -> Result<Opinion, ActError> {
+    let mut tx = db.begin().await?;
+    let o = get_tx(&mut tx, id).await?;
+    if let Some(v) = input.expected_version
+        && v != o.version
+    {
+        return Err(ActError::Db(DbError::Stale));
+    }
+    let units = units_tx(&mut tx, id).await?;
+    let parent = station_parent(&mut tx, o.station_id).await?;
+    let actors = match who {
+        Acting::User(p) => actors_for(p, &o, &units, parent),
+        Acting::Submitter => vec![WfActor::Submitter],
+        Acting::System => vec![WfActor::System],
+    };
+    if actors.is_empty() {
+        return Err(ActError::Forbidden);
+    }
+    let mut ctx = rules.context(Some(&o));
+    ctx.args = Args {
+        reason: input.reason.clone(),
+        due_on: input.due_on,
+        grade: input.resolution_grade,
+        rating: input.rating,
+        registration: None,
+    };
+    let decision = workflow::decide(&OPINION_RULES, o.state(), action, &actors, &ctx)?;
+    check_input(&mut tx, &o, action, input).await?;
+    store_action(&mut tx, &o, action, input).await?;
+    apply_decision(&mut tx, keys, actor, &o, action, &decision, input).await?;
+
+    // The reviewed result goes to the submitter the same day: the system sends the feedback
+    // right after the station approves the reply.
+    if action == OpinionAction::ApproveReply {
+        let o2 = get_tx(&mut tx, id).await?;
+        let ctx2 = rules.context(Some(&o2));
+        let fb = workflow::decide(
+            &OPINION_RULES,
+            o2.state(),
+            OpinionAction::SendFeedback,
+            &[WfActor::System],
+            &ctx2,
+        )?;
+        apply_decision(
+            &mut tx,
+            keys,
+            &Actor::system("系统"),
+            &o2,
+            OpinionAction::SendFeedback,
+            &fb,
+            &ActionInput::default(),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(get(db, id).await?)
+}
+
+/// Checks the arguments an action needs beyond what the workflow guards check.
+async fn check_input(
+    tx: &mut Tx,
+    o: &Opinion,
+    action: OpinionAction,
+    input: &ActionInput,
+) -> Result<(), ActError> {
+    match action {
+        OpinionAction::Assign => {
+            let Some(unit) = input.unit_id else {
+                return Err(ActError::Invalid("请选择主办单位（unit_id）".into()));
+            };
+            if input.co_unit_ids.contains(&unit) {
+                return Err(ActError::Invalid("协办单位不能与主办单位相同".into()));
+            }
+            for u in std::iter::once(unit).chain(input.co_unit_ids.iter().copied()) {
+                let exists: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
+                    "SELECT id FROM handling_unit WHERE id = $1 AND active = TRUE")
+                    .bind(u).fetch_optional(t).await)?;
+                if exists.is_none() {
+                    return Err(ActError::Invalid(format!(
+                        "承办单位（编号{u}）不存在或已停用"
+                    )));
+                }
+            }
+        }
+        OpinionAction::Reply | OpinionAction::AnswerOnSpot => {
+            let ok = input
+                .content
+                .as_deref()
+                .is_some_and(|c| !c.trim().is_empty());
+            if !ok {
+                return Err(ActError::Invalid("请填写答复内容（content）".into()));
+            }
+            if input
+                .content
+                .as_deref()
+                .is_some_and(|c| c.chars().count() > 5000)
+            {
+                return Err(ActError::Invalid("答复内容最多5000字".into()));
+            }
+        }
+        OpinionAction::Merge => {
+            let Some(into) = input.into_id else {
+                return Err(ActError::Invalid("请指定合并到的主件（into_id）".into()));
+            };
+            if into == o.id {
+                return Err(ActError::Invalid("不能合并到自身".into()));
+            }
+            let target: Option<(i64, Option<i64>, String)> = on_tx!(tx, t => sqlx::query_as(
+                "SELECT station_id, master_id, state FROM opinion WHERE id = $1")
+                .bind(into).fetch_optional(t).await)?;
+            match target {
+                None => return Err(ActError::Invalid("要合并到的主件不存在".into())),
+                Some((station, master, state)) => {
+                    if station != o.station_id {
+                        return Err(ActError::Invalid("只能合并同一联络站的事项".into()));
+                    }
+                    if master.is_some() || state == "merged" {
+                        return Err(ActError::Invalid("主件本身已被合并，请合并到其主件".into()));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Stores what an action carries besides the state change (units, replies, ratings).
+async fn store_action(
+    tx: &mut Tx,
+    o: &Opinion,
+    action: OpinionAction,
+    input: &ActionInput,
+) -> Result<(), ActError> {
+    let at = now();
+    match action {
+        OpinionAction::Assign => {
+            let lead = input.unit_id.unwrap_or_default();
+            on_tx!(tx, t => sqlx::query("UPDATE opinion_unit SET active = FALSE WHERE opinion_id = $1")
+                .bind(o.id).execute(t).await.map(|_| ()))?;
+            for (unit, is_lead) in
+                std::iter::once((lead, true)).chain(input.co_unit_ids.iter().map(|u| (*u, false)))
+            {
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO opinion_unit (opinion_id, unit_id, is_lead, round, active, assigned_at) \
+                     VALUES ($1,$2,$3,$4,TRUE,$5)")
+                    .bind(o.id).bind(unit).bind(is_lead).bind(o.round).bind(at)
+                    .execute(t).await.map(|_| ()))?;
+            }
+            on_tx!(tx, t => sqlx::query(
+                "UPDATE opinion SET lead_unit_id = $1, assigned_on = $2 WHERE id = $3")
+                .bind(lead).bind(today()).bind(o.id).execute(t).await.map(|_| ()))?;
+        }
+        OpinionAction::Acknowledge => {
+            on_tx!(tx, t => sqlx::query(
+                "UPDATE opinion_unit SET acknowledged_at = $1 WHERE opinion_id = $2 AND is_lead = TRUE AND active = TRUE")
+                .bind(at).bind(o.id).execute(t).await.map(|_| ()))?;
+        }
+        OpinionAction::Accept => {
+            if let Some(c) = input.category.as_deref().filter(|c| !c.is_empty()) {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET category = $1 WHERE id = $2")
+                    .bind(c).bind(o.id).execute(t).await.map(|_| ()))?;
+            } else if o.category.is_empty() {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET category = category_suggested WHERE id = $1")
+                    .bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+        }
+        OpinionAction::Reply | OpinionAction::AnswerOnSpot => {
+            let grade = input.resolution_grade.unwrap_or(ResolutionGrade::A).code();
+            let status = if action == OpinionAction::AnswerOnSpot {
+                "approved"
+            } else {
+                "pending_review"
+            };
+            let unit = if action == OpinionAction::Reply {
+                o.lead_unit_id
+            } else {
+                None
+            };
+            on_tx!(tx, t => sqlx::query(
+                "INSERT INTO opinion_reply (opinion_id, round, unit_id, content, resolution_grade, status, created_at) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7)")
+                .bind(o.id).bind(o.round).bind(unit).bind(input.content.as_deref().unwrap_or("").trim())
+                .bind(grade).bind(status).bind(at).execute(t).await.map(|_| ()))?;
+            on_tx!(tx, t => sqlx::query("UPDATE opinion SET last_grade = $1 WHERE id = $2")
+                .bind(grade).bind(o.id).execute(t).await.map(|_| ()))?;
+        }
+        OpinionAction::ApproveReply | OpinionAction::RejectReply => {
+            let status = if action == OpinionAction::ApproveReply {
+                "approved"
+            } else {
+                "rejected"
+            };
+            on_tx!(tx, t => sqlx::query(
+                "UPDATE opinion_reply SET status = $1, review_note = $2, reviewed_at = $3 \
+                 WHERE opinion_id = $4 AND status = 'pending_review'")
+                .bind(status).bind(input.reason.as_deref().unwrap_or("")).bind(at).bind(o.id)
+                .execute(t).await.map(|_| ()))?;
+        }
+        OpinionAction::Rate => {
+            if let Some(r) = input.rating {
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO opinion_rating (opinion_id, round, rating, comment, created_at) VALUES ($1,$2,$3,$4,$5)")
+                    .bind(o.id).bind(o.round).bind(r.code()).bind(input.comment.as_deref().unwrap_or(""))
+                    .bind(at).execute(t).await.map(|_| ()))?;
+            }
+        }
+        OpinionAction::Merge => {
+            on_tx!(tx, t => sqlx::query("UPDATE opinion SET master_id = $1 WHERE id = $2")
+                .bind(input.into_id).bind(o.id).execute(t).await.map(|_| ()))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn apply_decision(
+    tx: &mut Tx,
+    keys: &Keys,
+    actor: &Actor,
+    o: &Opinion,
+    action: OpinionAction,
+    decision: &Decision<OpinionState>,
+    input: &ActionInput,
+) -> DbResult<()> {
+    let at = now();
+    let closed = matches!(
+        decision.to,
+        OpinionState::Closed
+            | OpinionState::ClosedUnrated
+            | OpinionState::Declined
+            | OpinionState::Merged
+            | OpinionState::ConvertedToSuggestion
+    );
+    on_tx!(tx, t => sqlx::query(
+        "UPDATE opinion SET state = $1, version = version + 1, updated_at = $2, \
+         closed_at = CASE WHEN $3 THEN $2 ELSE NULL END WHERE id = $4")
+        .bind(decision.to.code()).bind(at).bind(closed).bind(o.id).execute(t).await.map(|_| ()))?;
+    apply_effects(tx, o, &decision.effects, input).await?;
+    if closed {
+        // No clock runs on a finished item.
+        on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = NULL, due_on = NULL WHERE id = $1")
+            .bind(o.id).execute(t).await.map(|_| ()))?;
+    }
+    if decision.to == OpinionState::FeedbackSent {
+        // Feedback day starts the rating window.
+        on_tx!(tx, t => sqlx::query("UPDATE opinion SET feedback_sent_on = $1 WHERE id = $2")
+            .bind(today()).bind(o.id).execute(t).await.map(|_| ()))?;
+    }
+    let reason = input.reason.clone().unwrap_or_default();
+    let public_note = match action {
+        OpinionAction::Decline => reason.clone(),
+        OpinionAction::Rate => input.comment.clone().unwrap_or_default(),
+        _ => String::new(),
+    };
+    let note = match action {
+        OpinionAction::Assign => format!(
+            "主办单位编号 {}{}",
+            input.unit_id.unwrap_or_default(),
+            if input.co_unit_ids.is_empty() {
+                String::new()
+            } else {
+                format!("，协办单位 {:?}", input.co_unit_ids)
+            }
+        ),
+        OpinionAction::Rate => input
+            .rating
+            .map(|r| r.label().to_owned())
+            .unwrap_or_default(),
+        _ => reason,
+    };
+    event(
+        tx,
+        actor,
+        o.id,
+        action.code(),
+        decision.label,
+        Some(decision.from),
+        decision.to,
+        &note,
+        &public_note,
+    )
+    .await?;
+    audit::append(
+        tx,
+        keys,
+        actor,
+        Entry {
+            action: action.code(),
+            entity: "opinion",
+            entity_id: o.id.to_string(),
+            summary: format!(
+                "{} {}：{} → {}",
+                o.tracking_no,
+                decision.label,
+                decision.from.label(),
+                decision.to.label()
+            ),
+            before: Some(serde_json::json!({"state": decision.from.code(), "version": o.version})),
+            after: Some(serde_json::json!({
+                "state": decision.to.code(),
+                "effects": decision.effects,
+                "unit_id": input.unit_id, "co_unit_ids": input.co_unit_ids,
+                "due_on": input.due_on.map(|d| d.to_string()),
+                "grade": input.resolution_grade.map(|g| g.code()),
+                "rating": input.rating.map(|r| r.code()),
+            })),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn apply_effects(
+    tx: &mut Tx,
+    o: &Opinion,
+    effects: &[Effect],
+    input: &ActionInput,
+) -> DbResult<()> {
+    let at = now();
+    for e in effects {
+        match e {
+            Effect::SetDue { kind, due_on } => {
+                let is_reply = *kind == DueKind::Reply;
+                on_tx!(tx, t => sqlx::query(
+                    "UPDATE opinion SET due_kind = $1, due_on = $2, \
+                     reply_due_on = CASE WHEN $3 THEN $2 ELSE reply_due_on END WHERE id = $4")
+                    .bind(kind.code()).bind(*due_on).bind(is_reply).bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::Notify { whom, template } => {
+                let recipient = match whom {
+                    WfActor::StationStaff => format!("station:{}", o.station_id),
+                    WfActor::Deputy => match o.deputy_id {
+                        Some(d) => format!("deputy:{d}"),
+                        None => format!("station:{}", o.station_id),
+                    },
+                    WfActor::LeadUnit | WfActor::UnitLead => {
+                        format!(
+                            "unit:{}",
+                            input.unit_id.or(o.lead_unit_id).unwrap_or_default()
+                        )
+                    }
+                    WfActor::CoUnit => format!("co_units:{}", o.id),
+                    WfActor::Supervisor => format!("region:{}", o.region_path),
+                    WfActor::Submitter => format!("submitter:{}", o.id),
+                    WfActor::Cosigner | WfActor::System => continue,
+                };
+                let channel = if *whom == WfActor::Submitter {
+                    "sms"
+                } else {
+                    "inapp"
+                };
+                if *whom == WfActor::Submitter && o.submitter_phone_enc.is_empty() {
+                    continue;
+                }
+                let payload =
+                    serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
+                     attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,'pending',0,$6,$6)")
+                    .bind(channel).bind(&recipient).bind(*template).bind(&payload).bind(o.id).bind(at)
+                    .execute(t).await.map(|_| ()))?;
+            }
+            Effect::OpenRound => {
+                on_tx!(tx, t => sqlx::query(
+                    "UPDATE opinion SET round = round + 1, rehandle_rounds = rehandle_rounds + 1, \
+                     feedback_sent_on = NULL WHERE id = $1")
+                    .bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::CloseRound => {}
+            Effect::CreateSupervisionCase { due_on } => {
+                on_tx!(tx, t => sqlx::query(
+                    "INSERT INTO supervision_case (opinion_id, opened_at, due_on, reason) VALUES ($1,$2,$3,$4)")
+                    .bind(o.id).bind(at).bind(*due_on).bind(input.reason.as_deref().unwrap_or("逾期或多次重办仍未解决"))
+                    .execute(t).await.map(|_| ()))?;
+            }
+            Effect::RecordRating { rating } => {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET last_rating = $1 WHERE id = $2")
+                    .bind(rating.code()).bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::RecordGrade { grade } => {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET last_grade = $1 WHERE id = $2")
+                    .bind(grade.code()).bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::UseExtension => {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET extensions_used = extensions_used + 1 WHERE id = $1")
+                    .bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::ReleaseUnits => {
+                on_tx!(tx, t => sqlx::query("UPDATE opinion_unit SET active = FALSE WHERE opinion_id = $1")
+                    .bind(o.id).execute(t).await.map(|_| ()))?;
+                on_tx!(tx, t => sqlx::query("UPDATE opinion SET lead_unit_id = NULL, assigned_on = NULL WHERE id = $1")
+                    .bind(o.id).execute(t).await.map(|_| ()))?;
+            }
+            Effect::LinkDuplicate => {}
+            Effect::FreezeSubmission | Effect::RecordRegistration { .. } => {}
+            // The suggestions module (inter-session suggestions) creates the draft when it is
+            // built; until then the state and the timeline record the conversion.
+            Effect::CreateSuggestionDraft => {}
+        }
+    }
+    Ok(())
+}
+
+/// Which opinions a user sees in lists: derived from the one scoping rule, except that the
+/// system administrator (no business content, 三员) sees none.
+pub fn list_scope(p: &Principal) -> Scope {
+    match p.role {
+        Role::SystemAdmin => Scope::Nothing,
+        _ => p.scope(),
+    }
+}
+
+fn scope_where(s: &mut Sql, scope: &Scope) {
+    match scope {
+        Scope::Everything => {}
+        Scope::RegionSubtree(path) => {
+            s.push(" AND o.region_path LIKE ").bind(format!("{path}%"));
+        }
+        Scope::Station(id) => {
+            s.push(" AND o.station_id IN (SELECT id FROM station WHERE id = ")
+                .bind(*id)
+                .push(" OR parent_id = ")
+                .bind(*id)
+                .push(")");
+        }
+        Scope::Unit(id) => {
+            s.push(" AND EXISTS (SELECT 1 FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.unit_id = ")
+                .bind(*id)
+                .push(")");
+        }
+        Scope::Deputy(id) => {
+            s.push(" AND o.deputy_id = ").bind(*id);
+        }
+        Scope::Nothing => {
+            s.push(" AND 1=0");
+        }
+    }
+}
+
+/// Filters of opinion lists (workbenches, ledger, API).
+#[derive(Debug, Clone, Default)]
+pub struct OpinionFilter {
+    /// Any of these state codes.
+    pub states: Vec<String>,
+    /// Only this station (and its points).
+    pub station_id: Option<i64>,
+    /// Only this region's subtree.
+    pub region_path: Option<String>,
+    /// Only items this unit has (or had) — for the unit's own lists, items actively assigned.
+    pub unit_id: Option<i64>,
+    /// Only items assigned to the unit now (active assignment).
+    pub unit_active_only: bool,
+    /// Only items addressed to this deputy.
+    pub deputy_id: Option<i64>,
+    /// Category.
+    pub category: Option<String>,
+    /// Only items whose current deadline has passed.
+    pub overdue: bool,
+    /// Only items due within this many days (即将超期), not yet overdue.
+    pub due_within_days: Option<i64>,
+    /// Full-text query, already segmented into tokens.
+    pub q: Vec<String>,
+    /// Received on or after.
+    pub created_from: Option<Date>,
+    /// Received on or before.
+    pub created_to: Option<Date>,
+    /// Keyset cursor: ids below this (newest first).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// A row of an opinion list.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct OpinionSummary {
+    /// Id.
+    pub id: i64,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Title.
+    pub title: String,
+    /// Station name.
+    pub station_name: String,
+    /// State code.
+    pub state: String,
+    /// Category.
+    pub category: String,
+    /// Suggested category.
+    pub category_suggested: String,
+    /// Urgency.
+    pub urgency: String,
+    /// Channel.
+    pub channel: String,
+    /// Current deadline kind.
+    pub due_kind: Option<String>,
+    /// Current deadline.
+    pub due_on: Option<Date>,
+    /// Lead unit.
+    pub lead_unit_name: Option<String>,
+    /// Addressed deputy.
+    pub deputy_name: Option<String>,
+    /// Received.
+    pub created_at: time::OffsetDateTime,
+    /// Version.
+    pub version: i64,
+}
+
+const SUMMARY: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS station_name, o.state, o.category, \
+    o.category_suggested, o.urgency, o.channel, o.due_kind, o.due_on, u.name AS lead_unit_name, \
+    d.name AS deputy_name, o.created_at, o.version FROM opinion o JOIN station s ON s.id = o.station_id \
+    LEFT JOIN handling_unit u ON u.id = o.lead_unit_id LEFT JOIN deputy d ON d.id = o.deputy_id WHERE 1=1";
+
+fn filter_where(
+    s: &mut Sql,
+    backend: crate::Backend,
+    scope: &Scope,
+    f: &OpinionFilter,
+    today: Date,
+) {
+    scope_where(s, scope);
+    if !f.states.is_empty() {
+        s.push(" AND o.state IN (");
+        for (i, st) in f.states.iter().enumerate() {
+            if i > 0 {
+                s.push(",");
+            }
+            s.bind(st.clone());
+        }
+        s.push(")");
+    }
+    if let Some(id) = f.station_id {
+        s.push(" AND o.station_id IN (SELECT id FROM station WHERE id = ")
+            .bind(id)
+            .push(" OR parent_id = ")
+            .bind(id)
+            .push(")");
+    }
+    if let Some(p) = &f.region_path {
+        s.push(" AND o.region_path LIKE ").bind(format!("{p}%"));
+    }
+    if let Some(u) = f.unit_id {
+        if f.unit_active_only {
+            s.push(" AND EXISTS (SELECT 1 FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.active = TRUE AND ou.unit_id = ")
+                .bind(u)
+                .push(")");
+        } else {
+            s.push(" AND EXISTS (SELECT 1 FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.unit_id = ")
+                .bind(u)
+                .push(")");
+        }
+    }
+    if let Some(d) = f.deputy_id {
+        s.push(" AND o.deputy_id = ").bind(d);
+    }
+    if let Some(c) = &f.category {
+        s.push(" AND (o.category = ")
+            .bind(c.clone())
+            .push(" OR (o.category = '' AND o.category_suggested = ")
+            .bind(c.clone())
+            .push("))");
+    }
+    if f.overdue {
+        s.push(" AND o.due_on < ").bind(today);
+    }
+    if let Some(days) = f.due_within_days {
+        s.push(" AND o.due_on >= ")
+            .bind(today)
+            .push(" AND o.due_on <= ")
+            .bind(today + time::Duration::days(days));
+    }
+    if !f.q.is_empty() {
+        match backend {
+            crate::Backend::Sqlite => {
+                let expr =
+                    f.q.iter()
+                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                s.push(" AND o.id IN (SELECT rowid FROM opinion_fts WHERE opinion_fts MATCH ")
+                    .bind(expr)
+                    .push(")");
+            }
+            crate::Backend::Postgres => {
+                s.push(" AND o.search_vector @@ plainto_tsquery('simple', ")
+                    .bind(f.q.join(" "))
+                    .push(")");
+            }
+        }
+    }
+    if let Some(d) = f.created_from {
+        s.push(" AND o.created_at >= ").bind(start_of_day(d));
+    }
+    if let Some(d) = f.created_to {
+        s.push(" AND o.created_at < ")
+            .bind(start_of_day(d + time::Duration::days(1)));
+    }
+}
+
+fn start_of_day(d: Date) -> time::OffsetDateTime {
+    d.with_hms(0, 0, 0)
+        .expect("midnight")
+        .assume_offset(time::macros::offset!(+8))
+        .to_offset(time::UtcOffset::UTC)
+}
+
+/// Opinions in a scope, newest first, with the total count.
+pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
+    let today = today();
+    let mut c = Sql::new("SELECT COUNT(*) FROM opinion o WHERE 1=1");
+    filter_where(&mut c, db.backend(), scope, f, today);
+    let total = c.fetch_count(db).await?;
+    let mut s = Sql::new(SUMMARY);
+    filter_where(&mut s, db.backend(), scope, f, today);
+    if let Some(b) = f.before_id {
+        s.push(" AND o.id < ").bind(b);
+    }
+    s.push(" ORDER BY o.id DESC LIMIT ").bind(f.limit + 1);
+    let mut items: Vec<OpinionSummary> = s.fetch_all(db).await?;
+    let next = if items.len() as i64 > f.limit {
+        items.truncate(f.limit as usize);
+        items.last().map(|o| o.id.to_string())
+    } else {
+        None
+    };
+    Ok(Page { items, total, next })
+}
+
+/// How many items per state a scope holds (to-do counts).
+pub async fn counts_by_state(
+    db: &Db,
+    scope: &Scope,
+    unit_active: Option<i64>,
+) -> DbResult<Vec<(String, i64)>> {
+    let mut s = Sql::new("SELECT o.state, COUNT(*) FROM opinion o WHERE 1=1");
+    scope_where(&mut s, scope);
+    if let Some(u) = unit_active {
+        s.push(" AND EXISTS (SELECT 1 FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.active = TRUE AND ou.unit_id = ")
+            .bind(u)
+            .push(")");
+    }
+    s.push(" GROUP BY o.state");
+    s.fetch_all(db).await
+}
+
+/// Looks an opinion up by tracking number and the last four digits of the submitter's phone.
+/// A wrong pair and an unknown number are indistinguishable to the caller.
+pub async fn track(
+    db: &Db,
+    keys: &Keys,
+    tracking_no: &str,
+    last4: &str,
+) -> DbResult<Option<Opinion>> {
+    let Some(o) = by_tracking_no(db, tracking_no.trim()).await? else {
+        return Ok(None);
+    };
+    let phone = keys.decrypt(&o.submitter_phone_enc)?;
+    let ok = phone.len() == 11 && last4.len() == 4 && phone.ends_with(last4);
+    Ok(ok.then_some(o))
+}
+
+/// Reveals the submitter's name and phone to a user who handles the item; audited.
+pub async fn reveal_submitter(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    id: i64,
+    purpose: &str,
+) -> DbResult<(String, String)> {
+    let o = get(db, id).await?;
+    let name = keys.decrypt(&o.submitter_name_enc)?;
+    let phone = keys.decrypt(&o.submitter_phone_enc)?;
+    let mut tx = db.begin().await?;
+    audit::append(
+        &mut tx,
+        keys,
+        actor,
+        Entry {
+            action: "reveal_phone",
+            entity: "opinion",
+            entity_id: id.to_string(),
+            summary: format!("查看反映人联系方式（{}），事由：{purpose}", o.tracking_no),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((name, phone))
+}
+
+/// Open items similar to a text in the same area (possible duplicates), by shared search
+/// tokens, newest first.
+pub async fn similar_open(
+    db: &Db,
+    station_id: i64,
+    tokens: &[String],
+    exclude: i64,
+    limit: i64,
+) -> DbResult<Vec<OpinionSummary>> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let open: Vec<String> = [
+        "submitted",
+        "accepted",
+        "assigned",
+        "acknowledged",
+        "handling",
+        "extension_requested",
+        "replied",
+        "reviewed",
+        "rehandling",
+        "supervised",
+        "return_requested",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    // Any of the most telling tokens, not all: a duplicate is worded differently.
+    let mut any: Vec<String> = tokens
+        .iter()
+        .filter(|t| t.chars().count() >= 2)
+        .cloned()
+        .collect();
+    any.truncate(6);
+    if any.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut s = Sql::new(SUMMARY);
+    s.push(" AND o.id <> ").bind(exclude);
+    s.push(" AND o.station_id = ").bind(station_id);
+    s.push(" AND o.state IN (");
+    for (i, st) in open.iter().enumerate() {
+        if i > 0 {
+            s.push(",");
+        }
+        s.bind(st.clone());
+    }
+    s.push(")");
+    match db.backend() {
+        crate::Backend::Sqlite => {
+            let expr = any
+                .iter()
+                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            s.push(" AND o.id IN (SELECT rowid FROM opinion_fts WHERE opinion_fts MATCH ")
+                .bind(expr)
+                .push(")");
+        }
+        crate::Backend::Postgres => {
+            let expr = any
+                .iter()
+                .map(|t| t.replace(['\'', '\\', ':', '&', '|', '!', '(', ')', '*'], ""))
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join(" | ");
+            s.push(" AND o.search_vector @@ to_tsquery('simple', ")
+                .bind(expr)
+                .push(")");
+        }
+    }
+    s.push(" ORDER BY o.id DESC LIMIT ").bind(limit);
+    s.fetch_all(db).await
+}
+
+/// The working-day calendar: the built-in State Council notices plus the years an
+/// administrator uploaded.
+pub async fn load_calendar(db: &Db) -> DbResult<Calendar> {
+    let mut cal = Calendar::builtin();
+    let rows: Vec<(String,)> = Sql::new("SELECT notice FROM calendar_year ORDER BY year")
+        .fetch_all(db)
+        .await?;
+    for (json,) in rows {
+        match liaison_core::workdays::YearNotice::from_json(&json) {
+            Ok(n) => cal.set_year(n),
+            Err(e) => tracing::warn!(error = %e, "stored holiday notice is invalid; ignored"),
+        }
+    }
+    Ok(cal)
+}
+
+/// Stores an uploaded holiday notice (validated by the caller) and audits it.
+pub async fn save_calendar_year(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    notice: &liaison_core::workdays::YearNotice,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO calendar_year (year, notice, updated_at) VALUES ($1,$2,$3) \
+         ON CONFLICT (year) DO UPDATE SET notice = excluded.notice, updated_at = excluded.updated_at")
+        .bind(notice.year as i64).bind(notice.to_json()).bind(now()).execute(t).await.map(|_| ()))?;
+    audit::append(
+        &mut tx,
+        keys,
+        actor,
+        Entry {
+            action: "update",
+            entity: "calendar_year",
+            entity_id: notice.year.to_string(),
+            summary: format!(
+                "更新{}年节假日安排（{}天调整）",
+                notice.year,
+                notice.days.len()
+            ),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// The deadline table: the stored one, else the default.
+pub async fn load_sla(db: &Db) -> DbResult<SlaTable> {
+    Ok(match crate::settings::get(db, "sla_table").await? {
+        Some(json) => SlaTable::from_json(&json).unwrap_or_default(),
+        None => SlaTable::default(),
+    })
+}

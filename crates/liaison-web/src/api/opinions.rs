@@ -1,0 +1,867 @@
+//! Opinions over the API: public intake, tracking and rating; staff lists, details and actions.
+
+use crate::AppState;
+use crate::api::ListPage;
+use crate::auth::{ApiUser, RequestCtx};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::intake::{IntakeError, IntakeInput, submit};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use liaison_core::validate::{self, FieldError};
+use liaison_core::workflow::{
+    OpinionAction, OpinionState, ResolutionGrade, Satisfaction, WorkflowError,
+};
+use liaison_db::audit::Actor;
+use liaison_db::directory;
+use liaison_db::opinions::{self, ActError, Acting, ActionInput, OpinionFilter};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A new opinion.
+#[derive(Deserialize, ToSchema, Default)]
+pub struct NewOpinionBody {
+    /// Station code (联络站码); or give `deputy_code`.
+    pub station_code: Option<String>,
+    /// Deputy code (代表码).
+    pub deputy_code: Option<String>,
+    /// Title (optional, at most 50 characters).
+    #[serde(default)]
+    pub title: String,
+    /// What happened (required, at most 3,000 characters).
+    #[serde(default)]
+    pub body: String,
+    /// Where (optional).
+    #[serde(default)]
+    pub place: String,
+    /// Name (required unless anonymous).
+    #[serde(default)]
+    pub name: String,
+    /// Mainland mobile number (required unless anonymous).
+    #[serde(default)]
+    pub phone: String,
+    /// Anonymous: no name or phone kept; no tracking.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Keep the submitter's identity confidential from handling units.
+    #[serde(default)]
+    pub confidential: bool,
+    /// The item and its reply may be published (without personal data).
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// A received opinion.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedBody {
+    /// Id.
+    pub id: i64,
+    /// Tracking number for the citizen.
+    pub tracking_no: String,
+}
+
+fn intake_error(e: IntakeError) -> ApiError {
+    match e {
+        IntakeError::Fields(f) => ApiError::validation(f),
+        IntakeError::RateLimited(m) => {
+            ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m)
+        }
+        IntakeError::Db(e) => e.into(),
+    }
+}
+
+/// Submits an opinion (public; rate limited; `Idempotency-Key` makes retries land once).
+#[utoipa::path(post, path = "/api/v1/opinions", tag = "opinions", request_body = NewOpinionBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "重试时保持不变，保证只受理一次")),
+    responses(
+        (status = 201, description = "已受理（同一 Idempotency-Key 的重试返回同一结果）", body = CreatedBody),
+        (status = 422, description = "校验失败（code: validation_failed）", body = ErrorBody),
+        (status = 429, description = "提交过于频繁（code: rate_limited）", body = ErrorBody)))]
+pub async fn create_opinion(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    headers: HeaderMap,
+    body: Result<Json<NewOpinionBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    })?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let created = submit(
+        &state,
+        &Actor::public(&ctx.ip),
+        &ctx.ip,
+        IntakeInput {
+            station_code: b.station_code,
+            deputy_code: b.deputy_code,
+            title: b.title,
+            body: b.body,
+            place: b.place,
+            name: b.name,
+            phone: b.phone,
+            anonymous: b.anonymous,
+            confidential: b.confidential,
+            publishable: b.public,
+            channel: "api".into(),
+            idempotency_key: key,
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(intake_error)?;
+    let mut resp = (
+        StatusCode::CREATED,
+        Json(CreatedBody {
+            id: created.id,
+            tracking_no: created.tracking_no,
+        }),
+    )
+        .into_response();
+    if created.replayed {
+        resp.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(resp)
+}
+
+/// Tracking parameters.
+#[derive(Deserialize, IntoParams)]
+pub struct TrackParams {
+    /// Tracking number from the receipt.
+    pub tracking_no: String,
+    /// Last four digits of the phone given.
+    pub phone_last4: String,
+}
+
+/// One step of the timeline as the submitter sees it.
+#[derive(Serialize, ToSchema)]
+pub struct PublicEvent {
+    /// When (RFC 3339).
+    pub at: String,
+    /// What happened, in Chinese.
+    pub label: String,
+    /// State after.
+    pub state: String,
+    /// Note for the submitter (decline advice, rating comment).
+    pub note: String,
+}
+
+/// An approved reply.
+#[derive(Serialize, ToSchema)]
+pub struct PublicReply {
+    /// Handling round.
+    pub round: i64,
+    /// Unit (none for an answer on the spot).
+    pub unit: Option<String>,
+    /// Text.
+    pub content: String,
+    /// Grade A/B/C/D.
+    pub resolution_grade: String,
+    /// When.
+    pub at: String,
+}
+
+/// What the submitter sees.
+#[derive(Serialize, ToSchema)]
+pub struct Tracked {
+    /// Tracking number.
+    pub tracking_no: String,
+    /// State code.
+    pub state: String,
+    /// State in Chinese.
+    pub state_label: String,
+    /// Title.
+    pub title: String,
+    /// Whether a rating is possible now.
+    pub can_rate: bool,
+    /// Timeline, oldest first.
+    pub timeline: Vec<PublicEvent>,
+    /// Approved replies.
+    pub replies: Vec<PublicReply>,
+}
+
+fn rfc3339(t: &time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The submitter's view of an opinion.
+pub async fn tracked_view(
+    state: &AppState,
+    o: &opinions::Opinion,
+) -> Result<Tracked, liaison_db::DbError> {
+    let timeline = opinions::timeline(&state.db, o.id)
+        .await?
+        .into_iter()
+        .map(|e| PublicEvent {
+            at: rfc3339(&e.at),
+            label: e.label,
+            state: e.to_state,
+            note: e.public_note,
+        })
+        .collect();
+    let replies = opinions::replies(&state.db, o.id)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == "approved")
+        .map(|r| PublicReply {
+            round: r.round,
+            unit: r.unit_name,
+            content: r.content,
+            resolution_grade: r.resolution_grade,
+            at: rfc3339(&r.created_at),
+        })
+        .collect();
+    Ok(Tracked {
+        tracking_no: o.tracking_no.clone(),
+        state: o.state.clone(),
+        state_label: o.state().label().to_owned(),
+        title: o.title.clone(),
+        can_rate: o.state() == OpinionState::FeedbackSent,
+        timeline,
+        replies,
+    })
+}
+
+fn not_tracked() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "未找到该事项：请核对受理编号和手机号后四位",
+    )
+}
+
+/// Looks up an opinion by tracking number and the last four digits of the phone (public).
+#[utoipa::path(get, path = "/api/v1/opinions/track", tag = "opinions", params(TrackParams),
+    responses((status = 200, body = Tracked), (status = 404, description = "编号或手机号后四位不符（不透露编号是否存在）", body = ErrorBody)))]
+pub async fn track(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    Query(p): Query<TrackParams>,
+) -> ApiResult<Json<Tracked>> {
+    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        return Err(ApiError::too_many());
+    }
+    let o = opinions::track(&state.db, &state.keys, &p.tracking_no, p.phone_last4.trim())
+        .await?
+        .ok_or_else(not_tracked)?;
+    Ok(Json(tracked_view(&state, &o).await?))
+}
+
+/// A rating by the submitter.
+#[derive(Deserialize, ToSchema)]
+pub struct RatingBody {
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Last four digits of the phone.
+    pub phone_last4: String,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied`.
+    pub rating: String,
+    /// Comment (optional, at most 500 characters).
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Rates the answer (public; only while the item waits for a rating).
+#[utoipa::path(post, path = "/api/v1/opinions/track/rating", tag = "opinions", request_body = RatingBody,
+    responses((status = 200, body = Tracked), (status = 404, body = ErrorBody), (status = 409, description = "当前状态不能评价", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rate(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    body: Result<Json<RatingBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<Tracked>> {
+    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        return Err(ApiError::too_many());
+    }
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    })?;
+    let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
+        .await?
+        .ok_or_else(not_tracked)?;
+    let rating = Satisfaction::parse(&b.rating).ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            "rating",
+            "评价须为 satisfied（满意）、basically_satisfied（基本满意）或 unsatisfied（不满意）",
+        )])
+    })?;
+    let comment = validate::optional_text("comment", "评价意见", &b.comment, 500)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let rules = state.rules.read().await;
+    opinions::act(
+        &state.db,
+        &state.keys,
+        &state.opinion_rules(&rules),
+        Acting::Submitter,
+        &Actor {
+            user_id: None,
+            name: "反映人".into(),
+            role: "submitter".into(),
+            ip: ctx.ip.clone(),
+        },
+        o.id,
+        OpinionAction::Rate,
+        &ActionInput {
+            rating: Some(rating),
+            comment: Some(comment),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(act_error)?;
+    let o = opinions::get(&state.db, o.id).await?;
+    Ok(Json(tracked_view(&state, &o).await?))
+}
+
+/// Maps an action failure to an API error.
+pub fn act_error(e: ActError) -> ApiError {
+    match e {
+        ActError::Workflow(w) => {
+            let status = match &w {
+                WorkflowError::WrongState { .. } => StatusCode::CONFLICT,
+                WorkflowError::NotPermitted { .. } => StatusCode::FORBIDDEN,
+                WorkflowError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            ApiError::new(status, w.code(), w.message())
+        }
+        ActError::Invalid(m) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m)
+        }
+        ActError::Forbidden => ApiError::forbidden("您与该事项无处理关系，无权操作"),
+        ActError::Db(liaison_db::DbError::Stale) => ApiError::new(
+            StatusCode::CONFLICT,
+            "stale",
+            "该事项已被他人处理，请刷新后查看最新状态再操作",
+        ),
+        ActError::Db(e) => e.into(),
+    }
+}
+
+/// Filters of the staff list.
+#[derive(Deserialize, IntoParams, Default)]
+pub struct ListParams {
+    /// State codes, comma-separated.
+    pub state: Option<String>,
+    /// Station code.
+    pub station: Option<String>,
+    /// Region code.
+    pub region: Option<String>,
+    /// Handling unit id: items the unit holds now.
+    pub unit: Option<i64>,
+    /// Category.
+    pub category: Option<String>,
+    /// Only overdue items.
+    pub overdue: Option<bool>,
+    /// Full-text search.
+    pub q: Option<String>,
+    /// Received from (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Received to (YYYY-MM-DD).
+    pub to: Option<String>,
+    /// Cursor from `next`.
+    pub after: Option<String>,
+    /// Page size 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// A list row.
+#[derive(Serialize, ToSchema)]
+pub struct OpinionItem {
+    /// Id.
+    pub id: i64,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Title.
+    pub title: String,
+    /// State code.
+    pub state: String,
+    /// Station name.
+    pub station: String,
+    /// Category (confirmed, else suggested).
+    pub category: String,
+    /// Urgency.
+    pub urgency: String,
+    /// Current deadline (YYYY-MM-DD).
+    pub due_on: Option<String>,
+    /// `green`, `yellow` or `red`.
+    pub light: Option<String>,
+    /// Lead unit.
+    pub lead_unit: Option<String>,
+    /// Received (RFC 3339).
+    pub created_at: String,
+}
+
+/// Parses YYYY-MM-DD.
+pub fn parse_date(field: &str, s: &str) -> Result<time::Date, FieldError> {
+    time::Date::parse(
+        s.trim(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| FieldError::new(field, "日期格式须为 YYYY-MM-DD，例如 2026-12-01"))
+}
+
+/// Builds a list filter from query parameters (shared with the workbench).
+pub async fn filter_from(state: &AppState, p: &ListParams) -> Result<OpinionFilter, ApiError> {
+    let mut f = OpinionFilter {
+        limit: p.limit.unwrap_or(50).clamp(1, 200),
+        overdue: p.overdue.unwrap_or(false),
+        ..Default::default()
+    };
+    if let Some(s) = p.state.as_deref().filter(|s| !s.is_empty()) {
+        for code in s.split(',') {
+            if OpinionState::parse(code.trim()).is_none() {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "state",
+                    format!("未知状态“{code}”"),
+                )]));
+            }
+            f.states.push(code.trim().to_owned());
+        }
+    }
+    if let Some(code) = p.station.as_deref().filter(|s| !s.is_empty()) {
+        f.station_id = Some(
+            directory::station_by_code(&state.db, code)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation(vec![FieldError::new("station", "联络站编码不存在")])
+                })?
+                .id,
+        );
+    }
+    if let Some(code) = p.region.as_deref().filter(|s| !s.is_empty()) {
+        f.region_path = Some(
+            directory::region_by_code(&state.db, code)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation(vec![FieldError::new("region", "区划代码不存在")])
+                })?
+                .path,
+        );
+    }
+    if let Some(u) = p.unit {
+        f.unit_id = Some(u);
+        f.unit_active_only = true;
+    }
+    f.category = p.category.clone().filter(|c| !c.is_empty());
+    if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        f.q = liaison_text::search_text::segment_for_query(q);
+        if f.q.is_empty() {
+            f.q.push(q.trim().to_owned());
+        }
+    }
+    if let Some(d) = p.from.as_deref().filter(|s| !s.is_empty()) {
+        f.created_from = Some(parse_date("from", d).map_err(|e| ApiError::validation(vec![e]))?);
+    }
+    if let Some(d) = p.to.as_deref().filter(|s| !s.is_empty()) {
+        f.created_to = Some(parse_date("to", d).map_err(|e| ApiError::validation(vec![e]))?);
+    }
+    if let Some(a) = p.after.as_deref().filter(|s| !s.is_empty()) {
+        f.before_id = Some(a.parse().map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_cursor",
+                "after 参数无效，请使用上一页返回的 next 值",
+            )
+        })?);
+    }
+    Ok(f)
+}
+
+/// Lists opinions in the caller's scope (token required).
+#[utoipa::path(get, path = "/api/v1/opinions", tag = "opinions", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = inline(ListPage<OpinionItem>)), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<ListPage<OpinionItem>>> {
+    let f = filter_from(&state, &p).await?;
+    let scope = opinions::list_scope(&user.auth.principal);
+    let page = opinions::list(&state.db, &scope, &f).await?;
+    let rules = state.rules.read().await;
+    let today = opinions::today();
+    Ok(Json(ListPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|o| OpinionItem {
+                light: o.due_on.map(|d| {
+                    liaison_core::sla::light(today, d, &rules.calendar)
+                        .code()
+                        .to_owned()
+                }),
+                id: o.id,
+                tracking_no: o.tracking_no,
+                title: o.title,
+                state: o.state,
+                station: o.station_name,
+                category: if o.category.is_empty() {
+                    o.category_suggested
+                } else {
+                    o.category
+                },
+                urgency: o.urgency,
+                due_on: o.due_on.map(|d| d.to_string()),
+                lead_unit: o.lead_unit_name,
+                created_at: rfc3339(&o.created_at),
+            })
+            .collect(),
+        total: page.total,
+        next: page.next,
+    }))
+}
+
+/// A unit on an item.
+#[derive(Serialize, ToSchema)]
+pub struct UnitOnItem {
+    /// Unit id.
+    pub unit_id: i64,
+    /// Name.
+    pub name: String,
+    /// Lead (主办) or co-unit.
+    pub is_lead: bool,
+    /// Round.
+    pub round: i64,
+    /// Current.
+    pub active: bool,
+    /// Acknowledged (RFC 3339).
+    pub acknowledged_at: Option<String>,
+}
+
+/// A timeline event for staff.
+#[derive(Serialize, ToSchema)]
+pub struct StaffEvent {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// Action code.
+    pub action: String,
+    /// Chinese label.
+    pub label: String,
+    /// State before.
+    pub from_state: Option<String>,
+    /// State after.
+    pub to_state: String,
+    /// Note.
+    pub note: String,
+}
+
+/// A reply for staff.
+#[derive(Serialize, ToSchema)]
+pub struct StaffReply {
+    /// Round.
+    pub round: i64,
+    /// Unit.
+    pub unit: Option<String>,
+    /// Text.
+    pub content: String,
+    /// Grade.
+    pub resolution_grade: String,
+    /// `pending_review`, `approved`, `rejected`.
+    pub status: String,
+    /// When.
+    pub at: String,
+}
+
+/// An opinion for staff, personal data masked.
+#[derive(Serialize, ToSchema)]
+pub struct OpinionDetail {
+    /// Id.
+    pub id: i64,
+    /// Tracking number.
+    pub tracking_no: String,
+    /// State code.
+    pub state: String,
+    /// State in Chinese.
+    pub state_label: String,
+    /// Version for optimistic concurrency (send back as `version`).
+    pub version: i64,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Place.
+    pub place: String,
+    /// Station code.
+    pub station_code: String,
+    /// Station name.
+    pub station: String,
+    /// Addressed deputy.
+    pub deputy: Option<String>,
+    /// Channel code.
+    pub channel: String,
+    /// Confirmed category.
+    pub category: String,
+    /// Suggested category and confidence.
+    pub category_suggested: String,
+    /// Confidence of the suggestion.
+    pub category_confidence: f64,
+    /// Urgency.
+    pub urgency: String,
+    /// Submitter's name, masked (empty when anonymous).
+    pub submitter_name: String,
+    /// Submitter's phone, masked.
+    pub submitter_phone: String,
+    /// Anonymous.
+    pub anonymous: bool,
+    /// Confidential.
+    pub confidential: bool,
+    /// Handling round.
+    pub round: i64,
+    /// Current deadline.
+    pub due_on: Option<String>,
+    /// Which deadline.
+    pub due_kind: Option<String>,
+    /// Reply deadline.
+    pub reply_due_on: Option<String>,
+    /// Units.
+    pub units: Vec<UnitOnItem>,
+    /// Timeline.
+    pub timeline: Vec<StaffEvent>,
+    /// Replies.
+    pub replies: Vec<StaffReply>,
+    /// Actions the caller may take now.
+    pub available_actions: Vec<String>,
+    /// Received.
+    pub created_at: String,
+}
+
+/// The staff view of an opinion, checking that `p` may see it.
+pub async fn detail_for(
+    state: &AppState,
+    p: &liaison_core::scope::Principal,
+    id: i64,
+) -> ApiResult<OpinionDetail> {
+    let o = opinions::get(&state.db, id).await?;
+    let units = opinions::units(&state.db, id).await?;
+    let parent = directory::station(&state.db, o.station_id).await?.parent_id;
+    if !opinions::visible_to(p, &o, &units, parent) {
+        // Not revealing that the item exists outside the caller's scope.
+        return Err(ApiError::not_found());
+    }
+    let actors = opinions::actors_for(p, &o, &units, parent);
+    let rules = state.rules.read().await;
+    let r = state.opinion_rules(&rules);
+    let mut ctx = liaison_core::workflow::Context::new(r.today, r.calendar, r.sla);
+    ctx.urgency = o.urgency();
+    ctx.facts = o.facts();
+    let available = liaison_core::workflow::available_actions(
+        &liaison_core::workflow::OPINION_RULES,
+        o.state(),
+        &actors,
+        &ctx,
+    );
+    let name = state
+        .keys
+        .decrypt(&o.submitter_name_enc)
+        .unwrap_or_default();
+    let phone = state
+        .keys
+        .decrypt(&o.submitter_phone_enc)
+        .unwrap_or_default();
+    Ok(OpinionDetail {
+        id: o.id,
+        tracking_no: o.tracking_no.clone(),
+        state: o.state.clone(),
+        state_label: o.state().label().to_owned(),
+        version: o.version,
+        title: o.title.clone(),
+        body: o.body.clone(),
+        place: o.place.clone(),
+        station_code: o.station_code.clone(),
+        station: o.station_name.clone(),
+        deputy: o.deputy_name.clone(),
+        channel: o.channel.clone(),
+        category: o.category.clone(),
+        category_suggested: o.category_suggested.clone(),
+        category_confidence: o.category_confidence,
+        urgency: o.urgency.clone(),
+        submitter_name: validate::mask_name(&name),
+        submitter_phone: validate::mask_phone(&phone),
+        anonymous: o.anonymous,
+        confidential: o.confidential,
+        round: o.round,
+        due_on: o.due_on.map(|d| d.to_string()),
+        due_kind: o.due_kind.clone(),
+        reply_due_on: o.reply_due_on.map(|d| d.to_string()),
+        units: units
+            .into_iter()
+            .map(|u| UnitOnItem {
+                unit_id: u.unit_id,
+                name: u.unit_name,
+                is_lead: u.is_lead,
+                round: u.round,
+                active: u.active,
+                acknowledged_at: u.acknowledged_at.as_ref().map(rfc3339),
+            })
+            .collect(),
+        timeline: opinions::timeline(&state.db, id)
+            .await?
+            .into_iter()
+            .map(|e| StaffEvent {
+                at: rfc3339(&e.at),
+                actor: e.actor_name,
+                action: e.action,
+                label: e.label,
+                from_state: e.from_state,
+                to_state: e.to_state,
+                note: e.note,
+            })
+            .collect(),
+        replies: opinions::replies(&state.db, id)
+            .await?
+            .into_iter()
+            .map(|r| StaffReply {
+                round: r.round,
+                unit: r.unit_name,
+                content: r.content,
+                resolution_grade: r.resolution_grade,
+                status: r.status,
+                at: rfc3339(&r.created_at),
+            })
+            .collect(),
+        available_actions: available.iter().map(|a| a.code().to_owned()).collect(),
+        created_at: rfc3339(&o.created_at),
+    })
+}
+
+/// One opinion with its timeline (token required; personal data masked).
+#[utoipa::path(get, path = "/api/v1/opinions/{id}", tag = "opinions", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "事项编号")),
+    responses((status = 200, body = OpinionDetail), (status = 404, body = ErrorBody)))]
+pub async fn show(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OpinionDetail>> {
+    Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
+}
+
+/// An action on an opinion.
+#[derive(Deserialize, ToSchema, Default, Clone)]
+pub struct ActionBody {
+    /// `accept`, `decline`, `answer_on_spot`, `assign`, `acknowledge`, `contact_submitter`,
+    /// `request_return`, `approve_return`, `reject_return`, `request_extension`,
+    /// `approve_extension`, `reject_extension`, `reply`, `approve_reply`, `reject_reply`,
+    /// `rehandle`, `close`, `merge`, `escalate`, `convert_to_suggestion`.
+    pub action: String,
+    /// Lead unit (assign).
+    pub unit_id: Option<i64>,
+    /// Co-units (assign).
+    #[serde(default)]
+    pub co_unit_ids: Vec<i64>,
+    /// Deadline YYYY-MM-DD (assign, rehandle, request_extension); default from the SLA table.
+    pub due_on: Option<String>,
+    /// Reason (decline, return, extension, reject, close).
+    pub reason: Option<String>,
+    /// Text (reply, answer_on_spot).
+    pub content: Option<String>,
+    /// A, B, C or D (reply, answer_on_spot).
+    pub resolution_grade: Option<String>,
+    /// Master item (merge).
+    pub into_id: Option<i64>,
+    /// Confirmed category (accept).
+    pub category: Option<String>,
+    /// The `version` the client saw; refused as stale if the item changed since.
+    pub version: Option<i64>,
+}
+
+/// Turns a request body into the storage layer's input, or field errors.
+pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiError> {
+    let action = OpinionAction::parse(&b.action).ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            "action",
+            format!("未知操作“{}”", b.action),
+        )])
+    })?;
+    let due_on = match b.due_on.as_deref().filter(|s| !s.is_empty()) {
+        Some(d) => Some(parse_date("due_on", d).map_err(|e| ApiError::validation(vec![e]))?),
+        None => None,
+    };
+    let grade = match b.resolution_grade.as_deref().filter(|s| !s.is_empty()) {
+        Some(g) => Some(ResolutionGrade::parse(g).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new("resolution_grade", "解决程度须为 A（已解决或基本解决）、B（正在解决）、C（暂不能解决）或 D（留作参考）")])
+        })?),
+        None => None,
+    };
+    let reason = match b.reason.as_deref() {
+        Some(r) => Some(
+            validate::optional_text("reason", "理由", r, 1000)
+                .map_err(|e| ApiError::validation(vec![e]))?,
+        ),
+        None => None,
+    };
+    Ok((
+        action,
+        ActionInput {
+            unit_id: b.unit_id,
+            co_unit_ids: b.co_unit_ids.clone(),
+            due_on,
+            reason,
+            content: b.content.clone(),
+            resolution_grade: grade,
+            rating: None,
+            comment: None,
+            into_id: b.into_id,
+            category: b.category.clone(),
+            expected_version: b.version,
+        },
+    ))
+}
+
+/// Takes an action on an opinion; returns the item with its new state.
+#[utoipa::path(post, path = "/api/v1/opinions/{id}/actions", tag = "opinions", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "事项编号")), request_body = ActionBody,
+    responses(
+        (status = 200, body = OpinionDetail),
+        (status = 403, description = "无处理关系（code: forbidden / not_permitted）", body = ErrorBody),
+        (status = 409, description = "当前状态不允许该操作（code: wrong_state），或已被他人处理（code: stale）", body = ErrorBody),
+        (status = 422, description = "条件不满足或参数有误", body = ErrorBody)))]
+pub async fn act(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path(id): Path<i64>,
+    body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<OpinionDetail>> {
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    })?;
+    let (action, input) = action_input(&b)?;
+    // Existence and visibility first, so a stranger learns nothing.
+    detail_for(&state, &user.auth.principal, id).await?;
+    {
+        let rules = state.rules.read().await;
+        opinions::act(
+            &state.db,
+            &state.keys,
+            &state.opinion_rules(&rules),
+            Acting::User(&user.auth.principal),
+            &user.ctx.actor(),
+            id,
+            action,
+            &input,
+        )
+        .await
+        .map_err(act_error)?;
+    }
+    Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
+}

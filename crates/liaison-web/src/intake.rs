@@ -1,0 +1,304 @@
+//! Receiving an opinion, the same way from every door: the public form, proxy entry by staff,
+//! the JSON API and Open311. Validation (with Chinese messages that name the limit), rate limits
+//! per address and per phone, classification, segmentation for search, then one audited
+//! transaction in `liaison_db::opinions::create`.
+
+use crate::AppState;
+use liaison_core::validate::{self, FieldError, Phone};
+use liaison_db::audit::Actor;
+use liaison_db::directory;
+use liaison_db::opinions::{self, Created, NewOpinion};
+
+/// Longest opinion text, in characters.
+pub const BODY_MAX: usize = 3000;
+/// Longest title.
+pub const TITLE_MAX: usize = 50;
+/// Most photos per opinion.
+pub const PHOTOS_MAX: usize = 6;
+
+/// What arrived, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeInput {
+    /// Station code (联络站码).
+    pub station_code: Option<String>,
+    /// Deputy code (代表码).
+    pub deputy_code: Option<String>,
+    /// Title (optional).
+    pub title: String,
+    /// What happened (required).
+    pub body: String,
+    /// Where.
+    pub place: String,
+    /// Submitter's name.
+    pub name: String,
+    /// Submitter's mobile.
+    pub phone: String,
+    /// Anonymous.
+    pub anonymous: bool,
+    /// Confidential.
+    pub confidential: bool,
+    /// May be published.
+    pub publishable: bool,
+    /// Channel code.
+    pub channel: String,
+    /// Urgent (staff only).
+    pub urgent: bool,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+    /// Raw photo files.
+    pub photos: Vec<Vec<u8>>,
+    /// Staff member entering it for a citizen.
+    pub entered_by: Option<i64>,
+}
+
+/// Why an intake failed.
+#[derive(Debug)]
+pub enum IntakeError {
+    /// Field errors (Chinese), to show next to the fields.
+    Fields(Vec<FieldError>),
+    /// Too many submissions from this address or phone.
+    RateLimited(String),
+    /// Storage failed.
+    Db(liaison_db::DbError),
+}
+
+impl From<liaison_db::DbError> for IntakeError {
+    fn from(e: liaison_db::DbError) -> Self {
+        IntakeError::Db(e)
+    }
+}
+
+/// Validates and stores an opinion. `ip` is the client address for rate limiting and audit.
+pub async fn submit(
+    state: &AppState,
+    actor: &Actor,
+    ip: &str,
+    input: IntakeInput,
+) -> Result<Created, IntakeError> {
+    if input.entered_by.is_none() && state.limits.public_write.check_key(&ip.to_owned()).is_err() {
+        return Err(IntakeError::RateLimited(
+            "您提交得太频繁了，请一分钟后再试。如有紧急情况，请直接拨打联络站电话。".into(),
+        ));
+    }
+    let mut errs = Vec::new();
+    let body =
+        validate::required_text("body", "反映内容", &input.body, BODY_MAX).unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    let mut title = validate::optional_text("title", "标题", &input.title, TITLE_MAX)
+        .unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    let place = validate::optional_text("place", "地点", &input.place, 100).unwrap_or_else(|e| {
+        errs.push(e);
+        String::new()
+    });
+    let name = validate::optional_text("name", "姓名", &input.name, 30).unwrap_or_else(|e| {
+        errs.push(e);
+        String::new()
+    });
+    let phone = match input.phone.trim() {
+        "" if input.anonymous => String::new(),
+        "" => {
+            errs.push(FieldError::new(
+                "phone",
+                "请填写手机号，以便答复和回访；不愿留联系方式可勾选“匿名反映”（匿名反映无法查询进度和评价）",
+            ));
+            String::new()
+        }
+        p => Phone::parse("phone", p)
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|e| {
+                errs.push(e);
+                String::new()
+            }),
+    };
+    if !input.anonymous && name.is_empty() {
+        errs.push(FieldError::new(
+            "name",
+            "请填写姓名；不愿留名可勾选“匿名反映”",
+        ));
+    }
+    if input.photos.len() > PHOTOS_MAX {
+        errs.push(FieldError::new(
+            "photos",
+            format!("最多上传{PHOTOS_MAX}张照片，现在是{}张", input.photos.len()),
+        ));
+    }
+    // Decoding and re-encoding (which drops EXIF and GPS data) is CPU work: off the async threads.
+    let raw_photos: Vec<Vec<u8>> = input.photos.iter().take(PHOTOS_MAX).cloned().collect();
+    let results = tokio::task::spawn_blocking(move || {
+        raw_photos
+            .iter()
+            .map(|raw| liaison_docs::photo::sanitize_photo(raw))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    let mut photos = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(p) => photos.push(p),
+            Err(e) => errs.push(FieldError::new("photos", format!("第{}张照片：{e}", i + 1))),
+        }
+    }
+    if let Some(key) = &input.idempotency_key
+        && (key.is_empty() || key.len() > 100)
+    {
+        errs.push(FieldError::new(
+            "idempotency_key",
+            "Idempotency-Key 须为1至100个字符",
+        ));
+    }
+    // Where it goes: a deputy's code reaches the deputy and the station the deputy is resident
+    // at; a station code reaches the station.
+    let (station_id, deputy_id) = match (
+        input
+            .deputy_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty()),
+        input
+            .station_code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty()),
+    ) {
+        (Some(dc), _) => match directory::deputy_by_code(&state.db, dc.trim()).await? {
+            Some(d) => match d.station_id {
+                Some(s) => (Some(s), Some(d.id)),
+                None => match fallback_station(state, d.region_id).await? {
+                    Some(s) => (Some(s), Some(d.id)),
+                    None => {
+                        errs.push(FieldError::new(
+                            "deputy_code",
+                            "该代表尚未进驻联络站，请通过联络站码反映",
+                        ));
+                        (None, None)
+                    }
+                },
+            },
+            None => {
+                errs.push(FieldError::new(
+                    "deputy_code",
+                    "代表码无效，请重新扫描代表二维码",
+                ));
+                (None, None)
+            }
+        },
+        (None, Some(sc)) => match directory::station_by_code(&state.db, sc.trim()).await? {
+            Some(s) => (Some(s.id), None),
+            None => {
+                errs.push(FieldError::new(
+                    "station_code",
+                    "联络站码无效，请重新扫描联络站二维码",
+                ));
+                (None, None)
+            }
+        },
+        (None, None) => {
+            errs.push(FieldError::new(
+                "station_code",
+                "请通过联络站或代表的二维码进入，或指定联络站编码（station_code）",
+            ));
+            (None, None)
+        }
+    };
+    if !errs.is_empty() {
+        return Err(IntakeError::Fields(errs));
+    }
+    if !phone.is_empty() && input.entered_by.is_none() {
+        let key = format!("phone:{}", state.keys.blind_index(&phone));
+        if state.limits.public_phone.check_key(&key).is_err() {
+            return Err(IntakeError::RateLimited(
+                "该手机号今天提交的意见已较多，请稍后再试，或直接联系联络站。".into(),
+            ));
+        }
+    }
+    if title.is_empty() {
+        title = body
+            .chars()
+            .take(30)
+            .collect::<String>()
+            .replace(['\n', '\r'], " ");
+    }
+    let prediction = liaison_text::classify::classify(&title, &body);
+    let search_text =
+        liaison_text::search_text::segment_for_index(&format!("{title} {place} {body}"));
+    let new = NewOpinion {
+        station_id: station_id.unwrap_or_default(),
+        deputy_id,
+        channel: if input.channel.is_empty() {
+            if deputy_id.is_some() {
+                "qr_deputy"
+            } else {
+                "qr_station"
+            }
+            .to_owned()
+        } else {
+            input.channel.clone()
+        },
+        title,
+        body,
+        place,
+        category_suggested: prediction.label_l1.clone(),
+        category_confidence: f64::from(prediction.confidence),
+        urgency: if input.urgent {
+            "urgent".into()
+        } else {
+            "normal".into()
+        },
+        name: if input.anonymous { String::new() } else { name },
+        phone,
+        anonymous: input.anonymous,
+        confidential: input.confidential,
+        publishable: input.publishable,
+        entered_by: input.entered_by,
+        idempotency_key: input.idempotency_key.clone(),
+        search_text,
+        photos: photos
+            .into_iter()
+            .map(|p| {
+                (
+                    "image/jpeg".to_owned(),
+                    i64::from(p.width),
+                    i64::from(p.height),
+                    p.jpeg,
+                )
+            })
+            .collect(),
+    };
+    let rules = state.rules.read().await;
+    let created = opinions::create(
+        &state.db,
+        &state.keys,
+        &opinions::Rules {
+            calendar: &rules.calendar,
+            sla: &rules.sla,
+            today: opinions::today(),
+        },
+        actor,
+        &new,
+    )
+    .await?;
+    Ok(created)
+}
+
+/// The township (or county) station of a region, for deputies without a resident station.
+async fn fallback_station(
+    state: &AppState,
+    region_id: i64,
+) -> Result<Option<i64>, liaison_db::DbError> {
+    let region = directory::region(&state.db, region_id).await?;
+    let page = directory::list_stations(
+        &state.db,
+        None,
+        &directory::StationFilter {
+            region_path: Some(region.path),
+            limit: 1,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(page.items.first().map(|s| s.id))
+}

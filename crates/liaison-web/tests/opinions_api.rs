@@ -1,0 +1,477 @@
+//! The opinion loop through the JSON API, on SQLite and PostgreSQL: intake with idempotency,
+//! tracking, every step of handling, an unsatisfied rating, re-handling, a satisfied rating, and
+//! the refusals along the way.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use liaison_db::Backend;
+use serde_json::{Value, json};
+use support::TestApp;
+
+backend_tests!(
+    the_whole_loop_runs_through_the_api,
+    intake_is_validated_with_chinese_messages,
+    a_retry_with_the_same_key_lands_once,
+    tracking_with_wrong_digits_reveals_nothing,
+    a_unit_cannot_act_on_an_item_not_assigned_to_it,
+    forbidden_transitions_are_refused_with_the_state,
+    two_clerks_acting_at_once_one_wins,
+    lists_are_scoped_filtered_and_searchable,
+    merge_links_a_duplicate_to_its_master,
+    script_in_fields_is_kept_as_text,
+);
+
+async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
+    let mut req = app.client().post(app.url("/api/v1/opinions")).json(&body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.unwrap()
+}
+
+fn sample() -> Value {
+    json!({
+        "station_code": "JJ-HM",
+        "title": "小区门口路灯不亮",
+        "body": "东山社区3号楼门口的路灯坏了两个星期，晚上出行很不安全，希望尽快修复。",
+        "name": "王小明",
+        "phone": "13812345678",
+        "anonymous": false,
+        "confidential": false,
+        "public": true
+    })
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/opinions/{id}/actions")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+async fn unit_id(app: &TestApp, code: &str) -> i64 {
+    let token = app.token("admin").await;
+    let v: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/handling-units?q={code}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == code)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn track(app: &TestApp, no: &str, last4: &str) -> (u16, Value) {
+    let r = app
+        .client()
+        .get(app.url(&format!(
+            "/api/v1/opinions/track?tracking_no={no}&phone_last4={last4}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap())
+}
+
+async fn rate(app: &TestApp, no: &str, rating: &str) -> (u16, Value) {
+    let r = app
+        .client()
+        .post(app.url("/api/v1/opinions/track/rating"))
+        .json(&json!({"tracking_no": no, "phone_last4": "5678", "rating": rating, "comment": "测试评价"}))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap())
+}
+
+async fn the_whole_loop_runs_through_the_api(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let r = submit(&app, sample(), Some("loop-1")).await;
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let id = created["id"].as_i64().unwrap();
+    let no = created["tracking_no"].as_str().unwrap().to_owned();
+    assert!(no.starts_with("LZ"));
+
+    let station = app.token("station.hm").await;
+    let unit = app.token("unit.jjzj").await;
+    let jj_zj = unit_id(&app, "JJ-ZJ").await;
+
+    let (s, v) = act(&app, &station, id, json!({"action": "accept"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "accepted");
+    assert!(
+        !v["category"].as_str().unwrap().is_empty(),
+        "category confirmed from the suggestion"
+    );
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": jj_zj}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "assigned");
+    assert!(
+        v["reply_due_on"].is_string(),
+        "a working-day deadline is set: {v}"
+    );
+    let (s, v) = act(&app, &unit, id, json!({"action": "acknowledge"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "acknowledged");
+    let (s, v) = act(
+        &app,
+        &unit,
+        id,
+        json!({"action": "reply", "content": "已安排维修，三日内修复。", "resolution_grade": "A"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "replied");
+    let (s, v) = act(&app, &station, id, json!({"action": "approve_reply"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["state"], "feedback_sent",
+        "feedback goes out when the reply is approved"
+    );
+
+    let (s, t) = track(&app, &no, "5678").await;
+    assert_eq!(s, 200);
+    assert_eq!(t["state"], "feedback_sent");
+    assert_eq!(t["replies"][0]["content"], "已安排维修，三日内修复。");
+    assert!(t["timeline"].as_array().unwrap().len() >= 6);
+
+    let (s, t) = rate(&app, &no, "unsatisfied").await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["state"], "evaluated");
+    let (s, v) = act(&app, &station, id, json!({"action": "rehandle"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "rehandling");
+    assert_eq!(v["round"], 2);
+    let (s, v) = act(&app, &unit, id, json!({"action": "reply", "content": "路灯已全部修复并加装一盏。", "resolution_grade": "A"})).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = act(&app, &station, id, json!({"action": "approve_reply"})).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, t) = rate(&app, &no, "satisfied").await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["state"], "closed");
+    let (s, _) = rate(&app, &no, "satisfied").await;
+    assert_eq!(s, 409, "a closed item cannot be rated again");
+
+    // Every step left an audit record and the chain holds.
+    let check = liaison_db::audit::verify_chain(&app.db, &app.keys)
+        .await
+        .unwrap();
+    assert!(check.first_broken.is_none());
+    let recs = liaison_db::audit::list(
+        &app.db,
+        &liaison_db::audit::AuditQuery {
+            entity: Some("opinion".into()),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(recs.len() >= 11, "{}", recs.len());
+}
+
+async fn intake_is_validated_with_chinese_messages(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let mut v = sample();
+    v["body"] = json!("");
+    v["phone"] = json!("0576-88888888");
+    let r = submit(&app, v, None).await;
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "validation_failed");
+    let fields: Vec<&str> = e["error"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"body") && fields.contains(&"phone"), "{e}");
+    let mut v = sample();
+    v["body"] = json!("字".repeat(3001));
+    let e: Value = submit(&app, v, None).await.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("最多3000个字")
+    );
+    let mut v = sample();
+    v["station_code"] = json!("NOPE");
+    let e: Value = submit(&app, v, None).await.json().await.unwrap();
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("联络站码无效")
+    );
+    // Anonymous needs neither name nor phone.
+    let v = json!({"station_code": "JJ-HM", "body": "匿名反映：河道有垃圾。", "anonymous": true});
+    assert_eq!(submit(&app, v, None).await.status(), 201);
+    // A deputy's code reaches the deputy.
+    let v = json!({"deputy_code": "JJ-D1", "body": "向代表反映：希望增设公交站。", "name": "李", "phone": "13912345678"});
+    let r = submit(&app, v, None).await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let deputy = app.token("deputy.d1").await;
+    let v: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(&deputy)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["deputy"], "张海门");
+    assert_eq!(v["submitter_phone"], "139****5678", "masked");
+}
+
+async fn a_retry_with_the_same_key_lands_once(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let a: Value = submit(&app, sample(), Some("same-key"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = submit(&app, sample(), Some("same-key")).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["idempotent-replayed"], "true");
+    let b2: Value = r.json().await.unwrap();
+    assert_eq!(a, b2);
+    let n = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM opinion")
+        .fetch_count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let no = c["tracking_no"].as_str().unwrap();
+    let (s1, v1) = track(&app, no, "0000").await;
+    let (s2, v2) = track(&app, "LZ000000000000", "5678").await;
+    assert_eq!((s1, s2), (404, 404));
+    assert_eq!(v1, v2, "the same answer whether or not the number exists");
+    let (s, _) = track(&app, no, "5678").await;
+    assert_eq!(s, 200);
+}
+
+async fn a_unit_cannot_act_on_an_item_not_assigned_to_it(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let station = app.token("station.hm").await;
+    let hy = unit_id(&app, "HY-ZJ").await;
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": hy}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let unit = app.token("unit.jjzj").await;
+    let (s, v) = act(&app, &unit, id, json!({"action": "acknowledge"})).await;
+    assert_eq!(s, 404, "an item of another unit does not exist for it: {v}");
+    // A deputy not addressed cannot act either.
+    let deputy = app.token("deputy.d1").await;
+    let (s, _) = act(&app, &deputy, id, json!({"action": "approve_return"})).await;
+    assert_eq!(s, 404);
+}
+
+async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let station = app.token("station.hm").await;
+    let (s, v) = act(&app, &station, id, json!({"action": "approve_reply"})).await;
+    assert_eq!(s, 409);
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("待受理"),
+        "{v}"
+    );
+    let (s, v) = act(&app, &station, id, json!({"action": "decline"})).await;
+    assert_eq!(s, 422, "a decline needs a reason: {v}");
+    let (s, v) = act(&app, &station, id, json!({"action": "fly"})).await;
+    assert_eq!(s, 422, "{v}");
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let (s, v) = act(&app, &station, id, json!({"action": "assign"})).await;
+    assert_eq!(s, 422, "assign needs a unit: {v}");
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": 1, "due_on": "2020-01-01"}),
+    )
+    .await;
+    assert_eq!(s, 422, "a past due date is refused: {v}");
+}
+
+async fn two_clerks_acting_at_once_one_wins(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let a = app.token("station.hm").await;
+    let b2 = app.token("town.hm").await;
+    let (r1, r2) = tokio::join!(
+        act(&app, &a, id, json!({"action": "accept", "version": 1})),
+        act(
+            &app,
+            &b2,
+            id,
+            json!({"action": "decline", "reason": "不属于人大工作范围", "version": 1})
+        ),
+    );
+    let statuses = [r1.0, r2.0];
+    assert!(statuses.contains(&200), "{r1:?} {r2:?}");
+    assert!(statuses.contains(&409), "the other is told: {r1:?} {r2:?}");
+    let loser = if r1.0 == 409 { &r1.1 } else { &r2.1 };
+    assert!(
+        loser["error"]["code"] == "stale" || loser["error"]["code"] == "wrong_state",
+        "{loser}"
+    );
+}
+
+async fn lists_are_scoped_filtered_and_searchable(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    submit(&app, sample(), None).await;
+    let mut other = sample();
+    other["station_code"] = json!("HY-DC");
+    other["body"] = json!("东城街道菜市场周边停车难，经常堵车。");
+    other["title"] = json!("菜市场停车难");
+    submit(&app, other, None).await;
+    let list = |user: &'static str, q: &'static str| {
+        let app = &app;
+        async move {
+            let token = app.token(user).await;
+            let v: Value = app
+                .client()
+                .get(app.url(&format!("/api/v1/opinions?{q}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    assert_eq!(list("station.hm", "").await["total"], 1);
+    assert_eq!(list("county.hy", "").await["total"], 1);
+    assert_eq!(list("city", "").await["total"], 2);
+    assert_eq!(list("unit.jjzj", "").await["total"], 0);
+    assert_eq!(
+        list("admin", "").await["total"],
+        0,
+        "the system administrator sees no business content"
+    );
+    let v = list("city", "q=停车").await;
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["items"][0]["title"], "菜市场停车难");
+    assert_eq!(list("city", "q=路灯").await["total"], 1);
+    assert_eq!(list("city", "state=submitted").await["total"], 2);
+    assert_eq!(list("city", "state=closed").await["total"], 0);
+    assert_eq!(list("city", "region=331003").await["total"], 1);
+    let token = app.token("city").await;
+    let r = app
+        .client()
+        .get(app.url("/api/v1/opinions?state=nope"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+}
+
+async fn merge_links_a_duplicate_to_its_master(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let a: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let mut dup = sample();
+    dup["phone"] = json!("13787654321");
+    let d: Value = submit(&app, dup, None).await.json().await.unwrap();
+    let station = app.token("station.hm").await;
+    let (s, v) = act(
+        &app,
+        &station,
+        d["id"].as_i64().unwrap(),
+        json!({"action": "merge", "into_id": a["id"]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "merged");
+    let hy_item: Value = {
+        let mut o = sample();
+        o["station_code"] = json!("HY-DC");
+        submit(&app, o, None).await.json().await.unwrap()
+    };
+    let (s, _) = act(
+        &app,
+        &station,
+        a["id"].as_i64().unwrap(),
+        json!({"action": "merge", "into_id": hy_item["id"]}),
+    )
+    .await;
+    assert_eq!(s, 422, "only items of the same station merge");
+}
+
+async fn script_in_fields_is_kept_as_text(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let mut v = sample();
+    v["title"] = json!("<script>alert('x')</script>");
+    let c: Value = submit(&app, v, None).await.json().await.unwrap();
+    let (_, t) = track(&app, c["tracking_no"].as_str().unwrap(), "5678").await;
+    assert_eq!(
+        t["title"], "<script>alert('x')</script>",
+        "stored as typed; pages escape it"
+    );
+}
