@@ -701,7 +701,10 @@ async fn units_tx(tx: &mut Tx, id: i64) -> DbResult<Vec<UnitAssignment>> {
 
 /// Applies one action to an opinion: decides with the workflow engine and stores the outcome,
 /// atomically. Returns the opinion as it is afterwards.
-#[expect(clippy::too_many_arguments, reason = "who, what and on which item, spelled out at the one call per door")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "who, what and on which item, spelled out at the one call per door"
+)]
 pub async fn act(
     db: &Db,
     keys: &Keys,

@@ -110,7 +110,12 @@ pub fn ledger_xlsx(rows: &[LedgerRow], note: &str) -> Result<Vec<u8>, DocError> 
         }
     }
     let last = LEDGER_HEADER_ROW + rows.len() as u32;
-    ws.autofilter(LEDGER_HEADER_ROW, 0, last, (LEDGER_HEADERS.len() - 1) as u16)?;
+    ws.autofilter(
+        LEDGER_HEADER_ROW,
+        0,
+        last,
+        (LEDGER_HEADERS.len() - 1) as u16,
+    )?;
     ws.set_freeze_panes(LEDGER_HEADER_ROW + 1, 1)?;
     Ok(book.save_to_buffer()?)
 }

@@ -103,6 +103,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::auth_pages::router())
         .merge(routes::workbench::router())
         .merge(routes::org::router())
+        .merge(routes::opinions_public::router())
         .merge(routes::admin::router())
         .merge(routes::data::router())
         .merge(routes::posters::router())

@@ -475,3 +475,100 @@ async fn script_in_fields_is_kept_as_text(b: Backend) {
         "stored as typed; pages escape it"
     );
 }
+
+mod pages {
+    use super::*;
+
+    backend_tests!(the_public_form_keeps_what_was_typed_and_gives_a_receipt,);
+
+    async fn the_public_form_keeps_what_was_typed_and_gives_a_receipt(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let c = app.client();
+        let token = app.csrf(&c, "/stations/JJ-HM/opinion").await;
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("key", "k1")
+            .text("body", "路面坑洼，下雨积水。")
+            .text("name", "赵")
+            .text("phone", "12345");
+        let html = c
+            .post(app.url("/stations/JJ-HM/opinion"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("请填写正确的11位中国大陆手机号码"), "{html}");
+        assert!(
+            html.contains("路面坑洼，下雨积水。") && html.contains("value=\"12345\""),
+            "typed text kept"
+        );
+        let png = {
+            // A tiny real PNG made by the photo module's own encoder is not available here;
+            // a non-image file must be refused with a message.
+            b"not an image".to_vec()
+        };
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("key", "k2")
+            .text("body", "路面坑洼，下雨积水。")
+            .text("name", "赵")
+            .text("phone", "13612345678")
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(png).file_name("x.jpg"),
+            );
+        let html = c
+            .post(app.url("/stations/JJ-HM/opinion"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("第1张照片"), "{html}");
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("key", "k3")
+            .text("body", "路面坑洼，下雨积水。")
+            .text("name", "赵")
+            .text("phone", "13612345678");
+        let html = c
+            .post(app.url("/stations/JJ-HM/opinion"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("受理编号"), "{html}");
+        let no_start = html.find("<b>LZ").unwrap() + 3;
+        let no = &html[no_start..no_start + 14];
+        let page = c
+            .get(app.url(&format!("/track?tracking_no={no}&phone_last4=5678")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("待受理"), "{page}");
+        // Without the CSRF token nothing is accepted.
+        let form = reqwest::multipart::Form::new()
+            .text("body", "x")
+            .text("key", "k4");
+        let r = c
+            .post(app.url("/stations/JJ-HM/opinion"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+}

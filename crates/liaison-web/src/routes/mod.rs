@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth_pages;
 pub mod data;
+pub mod opinions_public;
 pub mod org;
 pub mod posters;
 pub mod public;
