@@ -8,6 +8,7 @@ pub mod db;
 pub mod audit;
 pub mod directory;
 pub mod error;
+pub mod notifications;
 pub mod opinions;
 pub mod org;
 pub mod sessions;

@@ -462,11 +462,15 @@ pub struct Rules<'a> {
 }
 
 impl Rules<'_> {
-    fn context(&self, o: Option<&Opinion>) -> Context<'_> {
+    fn context<'b>(&'b self, o: Option<&'b Opinion>) -> Context<'b> {
         let mut ctx = Context::new(self.today, self.calendar, self.sla);
         if let Some(o) = o {
             ctx.urgency = o.urgency();
             ctx.facts = o.facts();
+            // Deadlines may differ per category; an unknown one falls back to the default row.
+            if !o.category.is_empty() {
+                ctx.category = &o.category;
+            }
         }
         ctx
     }
@@ -1536,4 +1540,122 @@ pub async fn load_sla(db: &Db) -> DbResult<SlaTable> {
         Some(json) => SlaTable::from_json(&json).unwrap_or_default(),
         None => SlaTable::default(),
     })
+}
+
+/// A suggested handling unit.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct UnitSuggestion {
+    /// Unit id.
+    pub id: i64,
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Suggests the lead unit for a category in a region: the routing table entry of the region or
+/// its nearest ancestor; failing that, the unit staff chose most often for past items of the same
+/// category in the same region subtree.
+pub async fn suggest_unit(
+    db: &Db,
+    category: &str,
+    region_path: &str,
+) -> DbResult<Option<UnitSuggestion>> {
+    if category.is_empty() {
+        return Ok(None);
+    }
+    let mut s = Sql::new(
+        "SELECT u.id, u.code, u.name FROM category_route cr JOIN region r ON r.id = cr.region_id \
+         JOIN handling_unit u ON u.id = cr.unit_id WHERE u.active = TRUE AND cr.category = ",
+    );
+    s.bind(category)
+        .push(" AND ")
+        .bind(region_path.to_owned())
+        .push(" LIKE r.path || '%' ORDER BY LENGTH(r.path) DESC LIMIT 1");
+    if let Some(u) = s.fetch_optional::<UnitSuggestion>(db).await? {
+        return Ok(Some(u));
+    }
+    let mut s = Sql::new(
+        "SELECT u.id, u.code, u.name FROM handling_unit u JOIN (SELECT o.lead_unit_id AS uid, COUNT(*) AS n \
+         FROM opinion o WHERE o.lead_unit_id IS NOT NULL AND o.category = ",
+    );
+    s.bind(category)
+        .push(" AND o.region_path LIKE ")
+        .bind(format!("{region_path}%"))
+        .push(" GROUP BY o.lead_unit_id ORDER BY n DESC LIMIT 1) best ON best.uid = u.id");
+    s.fetch_optional(db).await
+}
+
+/// Sets the routing table entry (category × region → unit), audited.
+pub async fn set_route(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    category: &str,
+    region_id: i64,
+    unit_id: i64,
+) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO category_route (category, region_id, unit_id) VALUES ($1,$2,$3) \
+         ON CONFLICT (category, region_id) DO UPDATE SET unit_id = excluded.unit_id")
+        .bind(category).bind(region_id).bind(unit_id).execute(t).await.map(|_| ()))?;
+    audit::append(&mut tx, keys, actor, Entry {
+        action: "update",
+        entity: "category_route",
+        entity_id: format!("{category}@{region_id}"),
+        summary: format!("设置分类“{category}”的默认承办单位"),
+        before: None,
+        after: Some(serde_json::json!({"category": category, "region_id": region_id, "unit_id": unit_id})),
+    }).await?;
+    tx.commit().await
+}
+
+/// The routing table as (category, region name, unit name), for display.
+pub async fn list_routes(db: &Db) -> DbResult<Vec<(String, String, String)>> {
+    Sql::new(
+        "SELECT cr.category, r.name, u.name FROM category_route cr JOIN region r ON r.id = cr.region_id \
+         JOIN handling_unit u ON u.id = cr.unit_id ORDER BY r.path, cr.category",
+    )
+    .fetch_all(db)
+    .await
+}
+
+/// Stores the deadline table (validated by the caller), audited with before and after.
+pub async fn save_sla(db: &Db, keys: &Keys, actor: &Actor, table: &SlaTable) -> DbResult<()> {
+    let before = crate::settings::get(db, "sla_table").await?;
+    let mut tx = db.begin().await?;
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO setting (key, value) VALUES ('sla_table', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(table.to_json()).execute(t).await.map(|_| ()))?;
+    audit::append(
+        &mut tx,
+        keys,
+        actor,
+        Entry {
+            action: "update",
+            entity: "sla_table",
+            entity_id: "opinion".into(),
+            summary: "修改办理期限表".into(),
+            before: before.and_then(|b| serde_json::from_str(&b).ok()),
+            after: serde_json::to_value(table).ok(),
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Recent opinions of a scope for the hot-topic finder: (received, title, search text), newest
+/// first, at most `limit`, received on or after `since`.
+pub async fn recent_texts(
+    db: &Db,
+    scope: &Scope,
+    since: Date,
+    limit: i64,
+) -> DbResult<Vec<(time::OffsetDateTime, String, String)>> {
+    let mut s = Sql::new("SELECT o.created_at, o.title, o.search_text FROM opinion o WHERE 1=1");
+    scope_where(&mut s, scope);
+    s.push(" AND o.created_at >= ").bind(start_of_day(since));
+    s.push(" ORDER BY o.id DESC LIMIT ").bind(limit);
+    s.fetch_all(db).await
 }

@@ -89,8 +89,8 @@ pub fn check_count(n: usize) -> Result<(), PhotoError> {
 /// scales the long side down to [`MAX_SIDE`], and encodes a fresh JPEG (quality
 /// [`JPEG_QUALITY`]) that carries no metadata.
 ///
-/// CPU-heavy (a 12-megapixel photo takes a few hundred milliseconds in a release build): call it
-/// from `spawn_blocking` in async code.
+/// CPU-heavy (decoding, rotating and scaling a full phone photo): call it from `spawn_blocking` in
+/// async code.
 ///
 /// # Errors
 ///

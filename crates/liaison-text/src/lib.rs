@@ -6,4 +6,5 @@
 //!   citizen's message, with its model embedded in the binary.
 
 pub mod classify;
+pub mod hot_topics;
 pub mod search_text;

@@ -53,6 +53,14 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
         label: "工作台",
         key: "home",
     }];
+    if role.is_business_staff() || matches!(role, Role::Deputy | Role::UnitOfficer | Role::UnitLead)
+    {
+        v.push(NavItem {
+            href: "/work/opinions",
+            label: "民意收集处理",
+            key: "opinions",
+        });
+    }
     let org = role.is_business_staff() || role == Role::SystemAdmin;
     if org {
         v.push(NavItem {
@@ -64,6 +72,13 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             href: "/work/deputies",
             label: "人大代表",
             key: "deputies",
+        });
+    }
+    if org {
+        v.push(NavItem {
+            href: "/work/posters",
+            label: "二维码海报",
+            key: "posters",
         });
     }
     if org || matches!(role, Role::UnitOfficer | Role::UnitLead) {
@@ -83,6 +98,13 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             href: "/work/data",
             label: "导入导出",
             key: "data",
+        });
+    }
+    if matches!(role, Role::SystemAdmin | Role::CityStaff) {
+        v.push(NavItem {
+            href: "/work/settings",
+            label: "办理规则",
+            key: "settings",
         });
     }
     if role.may_manage_accounts() {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod intake;
 pub mod layout;
 pub mod metrics;
+pub mod notify;
 pub mod routes;
 
 use axum::Router;
@@ -29,6 +30,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Public base URL used in QR codes and links, e.g. `https://lz.example.gov.cn`.
     pub public_url: String,
+    /// Run the outbox delivery and the timers in the background (tests drive them directly).
+    pub background_jobs: bool,
 }
 
 /// Shared state of every request.
@@ -44,6 +47,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Rate limiters of public endpoints.
     pub limits: Arc<auth::RateLimits>,
+    /// How notifications leave the system (SMS gateway, webhook).
+    pub senders: Arc<notify::Senders>,
     /// Working-day calendar and deadline table, reloaded when an administrator changes them.
     pub rules: Arc<tokio::sync::RwLock<Rules>>,
 }
@@ -66,6 +71,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             limits: Arc::new(auth::RateLimits::default()),
+            senders: Arc::new(notify::Senders::default()),
             rules: Arc::new(tokio::sync::RwLock::new(Rules {
                 calendar: liaison_core::workdays::Calendar::builtin(),
                 sla: liaison_core::sla::SlaTable::default(),
@@ -103,11 +109,14 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::auth_pages::router())
         .merge(routes::workbench::router())
         .merge(routes::org::router())
+        .merge(routes::opinions_work::router())
         .merge(routes::opinions_public::router())
+        .merge(routes::settings::router())
         .merge(routes::admin::router())
         .merge(routes::data::router())
         .merge(routes::posters::router())
         .nest("/api/v1", api::router())
+        .merge(api::open311::router())
         .merge(metrics::router())
         .fallback(routes::not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -153,6 +162,11 @@ pub async fn serve(
     let app = build_router(state.clone());
     let cleanup_db = state.db.clone();
     // Expired sessions are purged hourly so the table stays small.
+    let workers = if state.config.background_jobs {
+        notify::spawn_workers(state.clone(), state.senders.clone())
+    } else {
+        Vec::new()
+    };
     let cleaner = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -169,5 +183,8 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     cleaner.abort();
+    for w in workers {
+        w.abort();
+    }
     result
 }

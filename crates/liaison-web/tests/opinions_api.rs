@@ -572,3 +572,366 @@ mod pages {
         assert_eq!(r.status(), 403);
     }
 }
+
+mod outbox {
+    use super::*;
+    use liaison_web::notify::{RecordingSms, Senders, deliver_due, run_timers};
+    use std::sync::Arc;
+
+    backend_tests!(
+        the_submitter_gets_an_sms_when_the_reply_is_approved,
+        a_failing_gateway_is_retried_and_nothing_is_lost,
+        timers_close_unrated_items_and_escalate_overdue_ones,
+    );
+
+    async fn to_feedback(app: &TestApp) -> (i64, String) {
+        let c: Value = submit(app, sample(), None).await.json().await.unwrap();
+        let id = c["id"].as_i64().unwrap();
+        let station = app.token("station.hm").await;
+        let unit = app.token("unit.jjzj").await;
+        let jj = unit_id(app, "JJ-ZJ").await;
+        act(app, &station, id, json!({"action": "accept"})).await;
+        act(
+            app,
+            &station,
+            id,
+            json!({"action": "assign", "unit_id": jj}),
+        )
+        .await;
+        act(app, &unit, id, json!({"action": "acknowledge"})).await;
+        act(
+            app,
+            &unit,
+            id,
+            json!({"action": "reply", "content": "已处理", "resolution_grade": "A"}),
+        )
+        .await;
+        let (s, v) = act(app, &station, id, json!({"action": "approve_reply"})).await;
+        assert_eq!(s, 200, "{v}");
+        (id, c["tracking_no"].as_str().unwrap().to_owned())
+    }
+
+    async fn the_submitter_gets_an_sms_when_the_reply_is_approved(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let (_, no) = to_feedback(&app).await;
+        let sms = Arc::new(RecordingSms::default());
+        let senders = Senders {
+            sms: sms.clone(),
+            webhook: None,
+        };
+        assert!(deliver_due(&app.state, &senders).await > 0);
+        let sent = sms.sent.lock().unwrap().clone();
+        assert!(sent.iter().all(|(p, _)| p == "13812345678"));
+        assert!(
+            sent.iter()
+                .any(|(_, t)| t.contains(&no) && t.contains("已有答复")),
+            "{sent:?}"
+        );
+        assert!(sent.iter().any(|(_, t)| t.contains("已受理")), "{sent:?}");
+        assert_eq!(
+            deliver_due(&app.state, &senders).await,
+            0,
+            "each notification once"
+        );
+    }
+
+    async fn a_failing_gateway_is_retried_and_nothing_is_lost(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        to_feedback(&app).await;
+        let sms = Arc::new(RecordingSms::default());
+        *sms.fail_with.lock().unwrap() = Some("网关超时".into());
+        let senders = Senders {
+            sms: sms.clone(),
+            webhook: None,
+        };
+        deliver_due(&app.state, &senders).await;
+        let pending = liaison_db::sql::Sql::new(
+            "SELECT COUNT(*) FROM notification WHERE channel = 'sms' AND status = 'pending' AND attempts = 1",
+        )
+        .fetch_count(&app.db)
+        .await
+        .unwrap();
+        assert!(
+            pending >= 2,
+            "failed SMS stay queued for a retry: {pending}"
+        );
+        assert_eq!(
+            deliver_due(&app.state, &senders).await,
+            0,
+            "not before the retry delay"
+        );
+    }
+
+    async fn timers_close_unrated_items_and_escalate_overdue_ones(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let (id, _) = to_feedback(&app).await;
+        // Feedback sent eight days ago: the 7-day rating window is over.
+        let mut s = liaison_db::sql::Sql::new("UPDATE opinion SET feedback_sent_on = ");
+        s.bind(liaison_db::opinions::today() - time::Duration::days(8))
+            .push(" WHERE id = ")
+            .bind(id);
+        let mut tx = app.db.begin().await.unwrap();
+        s.execute_tx(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        // A second item is assigned and its reply deadline passed long ago.
+        let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+        let id2 = c["id"].as_i64().unwrap();
+        let station = app.token("station.hm").await;
+        let jj = unit_id(&app, "JJ-ZJ").await;
+        act(&app, &station, id2, json!({"action": "accept"})).await;
+        act(
+            &app,
+            &station,
+            id2,
+            json!({"action": "assign", "unit_id": jj}),
+        )
+        .await;
+        let mut s = liaison_db::sql::Sql::new("UPDATE opinion SET reply_due_on = ");
+        s.bind(liaison_db::opinions::today() - time::Duration::days(30))
+            .push(" WHERE id = ")
+            .bind(id2);
+        let mut tx = app.db.begin().await.unwrap();
+        s.execute_tx(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+
+        assert_eq!(run_timers(&app.state).await, 2);
+        assert_eq!(
+            liaison_db::opinions::get(&app.db, id).await.unwrap().state,
+            "closed_unrated"
+        );
+        assert_eq!(
+            liaison_db::opinions::get(&app.db, id2).await.unwrap().state,
+            "supervised"
+        );
+        let cases = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM supervision_case")
+            .fetch_count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(cases, 1);
+        assert_eq!(run_timers(&app.state).await, 0, "nothing twice");
+    }
+}
+
+mod open311 {
+    use super::*;
+
+    backend_tests!(an_open311_client_posts_and_reads_a_request,);
+
+    async fn an_open311_client_posts_and_reads_a_request(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let c = app.client();
+        let v: Value = c
+            .get(app.url("/open311/v2/services.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["service_code"] == "environment")
+        );
+        let r = c
+            .post(app.url("/open311/v2/requests.json"))
+            .form(&[
+                ("jurisdiction_id", "JJ-HM"),
+                ("service_code", "environment"),
+                ("description", "河道里漂着很多垃圾，气味很大。"),
+                ("lat", "28.6821"),
+                ("long", "121.4403"),
+                ("first_name", "小红"),
+                ("last_name", "陈"),
+                ("phone", "13512345678"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let v: Value = r.json().await.unwrap();
+        let id = v[0]["service_request_id"].as_str().unwrap().to_owned();
+        let v: Value = c
+            .get(app.url(&format!("/open311/v2/requests/{id}.json")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v[0]["status"], "open");
+        assert_eq!(v[0]["description"], "", "not published without consent");
+        assert!(!v.to_string().contains("13512345678"));
+        let (s, _) = track(&app, &id, "5678").await;
+        assert_eq!(s, 200, "the same item is trackable by the citizen");
+        let r = c
+            .post(app.url("/open311/v2/requests.json"))
+            .form(&[("service_code", "environment")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v[0]["description"]
+                .as_str()
+                .unwrap()
+                .contains("jurisdiction_id")
+        );
+        let r = c
+            .get(app.url("/open311/v2/requests/LZ000000000000.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+}
+
+mod settings {
+    use super::*;
+
+    backend_tests!(the_city_uploads_next_years_calendar_and_routes_a_category,);
+
+    async fn the_city_uploads_next_years_calendar_and_routes_a_category(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let station = app.login("station.hm").await;
+        assert_eq!(
+            station
+                .get(app.url("/work/settings"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+        let c = app.login("city").await;
+        let token = app.csrf(&c, "/work/settings").await;
+        let bad = c
+            .post(app.url("/work/settings/calendar"))
+            .form(&[("_csrf", token.as_str()), ("notice", "{\"year\": 2027}")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(bad.contains("class=\"errors\""), "{bad}");
+        assert!(
+            bad.contains("{&#34;year&#34;: 2027}") || bad.contains("{&quot;year&quot;: 2027}"),
+            "what was typed is kept"
+        );
+        let notice = r#"{"year":2027,"papers":[],"days":[{"name":"元旦","date":"2027-01-01","isOffDay":true}]}"#;
+        let ok = c
+            .post(app.url("/work/settings/calendar"))
+            .form(&[("_csrf", token.as_str()), ("notice", notice)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(ok.contains("已保存2027年节假日安排"), "{ok}");
+        assert!(app.state.rules.read().await.calendar.covers(2027));
+        let bad_sla = c
+            .post(app.url("/work/settings/sla"))
+            .form(&[("_csrf", token.as_str()), ("table", "{}")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(bad_sla.contains("class=\"errors\""));
+        let ok = c
+            .post(app.url("/work/settings/routes"))
+            .form(&[
+                ("_csrf", token.as_str()),
+                ("category", "环境保护"),
+                ("region_code", "331002"),
+                ("unit_code", "JJ-ZJ"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(ok.contains("已保存默认承办单位"), "{ok}");
+        let hm = liaison_db::directory::region_by_code(&app.db, "331002001")
+            .await
+            .unwrap()
+            .unwrap();
+        let u = liaison_db::opinions::suggest_unit(&app.db, "环境保护", &hm.path)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(u.code, "JJ-ZJ", "a township inherits its county's route");
+    }
+}
+
+mod hot {
+    use super::*;
+
+    backend_tests!(hot_topics_count_recent_items_of_the_scope,);
+
+    async fn hot_topics_count_recent_items_of_the_scope(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        for (i, text) in [
+            "东山社区停车难，车位太少",
+            "停车难，希望建停车场",
+            "海门街道停车难问题",
+            "噪声扰民",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let mut v = sample();
+            v["title"] = json!(text);
+            v["body"] = json!(text);
+            v["phone"] = json!(format!("1381234567{i}"));
+            assert_eq!(submit(&app, v, None).await.status(), 201);
+        }
+        let token = app.token("county.jj").await;
+        let v: Value = app
+            .client()
+            .get(app.url("/api/v1/opinions/hot-topics?days=7"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v[0]["keyword"], "停车难", "{v}");
+        assert_eq!(v[0]["count"], 3);
+        let token = app.token("county.hy").await;
+        let v: Value = app
+            .client()
+            .get(app.url("/api/v1/opinions/hot-topics"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            v.as_array().unwrap().len(),
+            0,
+            "another county's items are not counted"
+        );
+    }
+}

@@ -114,6 +114,14 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Classify opinions: JSON lines `{"title","body"}` (optionally `"station_code"`) on stdin →
+    /// JSON lines `{"label_l1","confidence","unit"}` on stdout, in the same order.
+    Classify {
+        /// Evaluate on a labelled CSV (`title`, `body`, `label_l1` columns) instead: prints
+        /// per-class precision, recall, F1 and macro-F1.
+        #[arg(long)]
+        eval: Option<PathBuf>,
+    },
     /// Write a consistent copy of the database (SQLite: a file; PostgreSQL: `pg_dump`).
     Backup {
         /// The output file (default: `<data dir>/backup-<time>.db` or `.dump`).
@@ -269,6 +277,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Export { file, private } => export(&config, &file, private).await,
         Command::User(cmd) => user(&config, cmd).await,
         Command::Backup { out } => backup(&config, out).await,
+        Command::Classify { eval } => classify(&config, eval.as_deref()).await,
     }
 }
 
@@ -359,6 +368,7 @@ async fn serve(config: &Config) -> Result<()> {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
             public_url: public_url.trim_end_matches('/').to_owned(),
+            background_jobs: true,
         },
     );
     println!(
@@ -634,5 +644,101 @@ async fn backup(config: &Config, out: Option<PathBuf>) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+async fn classify(config: &Config, eval: Option<&Path>) -> Result<()> {
+    use std::io::BufRead;
+    if let Some(file) = eval {
+        let examples = liaison_text::classify::load_eval_set(file)
+            .with_context(|| format!("无法读取评测文件 {}", file.display()))?;
+        let started = std::time::Instant::now();
+        let report =
+            liaison_text::classify::evaluate(liaison_text::classify::embedded_model(), &examples);
+        let secs = started.elapsed().as_secs_f64();
+        println!("{report}");
+        println!(
+            "{} 条，用时 {:.2} 秒（{:.0} 条/秒，单线程）",
+            examples.len(),
+            secs,
+            examples.len() as f64 / secs
+        );
+        return Ok(());
+    }
+    // The unit suggestion needs the database; classification alone does not. Use the database
+    // only if it already exists, never create one here.
+    let db = match &config.database_url {
+        Some(url) => Some(
+            Db::connect(&ConnectOptions {
+                url: url.clone(),
+                max_connections: 2,
+                create_if_missing: false,
+            })
+            .await?,
+        ),
+        None => {
+            let path = default_sqlite_path(&config.data_dir);
+            if path.exists() {
+                Some(
+                    Db::connect(&ConnectOptions {
+                        url: format!("sqlite://{}", path.display()),
+                        max_connections: 2,
+                        create_if_missing: false,
+                    })
+                    .await?,
+                )
+            } else {
+                None
+            }
+        }
+    };
+    #[derive(serde::Deserialize)]
+    struct In {
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        body: String,
+        #[serde(default)]
+        station_code: Option<String>,
+    }
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for (n, line) in stdin.lock().lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            writeln!(out, "{}", serde_json::json!({"error": "空行"}))?;
+            continue;
+        }
+        let input: In = match serde_json::from_str(&line) {
+            Ok(i) => i,
+            Err(e) => {
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({"error": format!("第{}行不是有效的 JSON：{e}", n + 1)})
+                )?;
+                continue;
+            }
+        };
+        let p = liaison_text::classify::classify(&input.title, &input.body);
+        let mut unit = serde_json::Value::Null;
+        if let (Some(db), Some(code)) = (&db, input.station_code.as_deref())
+            && let Some(st) = liaison_db::directory::station_by_code(db, code).await?
+        {
+            let region = liaison_db::directory::region(db, st.region_id).await?;
+            if let Some(u) =
+                liaison_db::opinions::suggest_unit(db, &p.label_l1, &region.path).await?
+            {
+                unit = serde_json::json!({"id": u.id, "code": u.code, "name": u.name});
+            }
+        }
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"label_l1": p.label_l1, "confidence": p.confidence, "unit": unit})
+        )?;
+    }
+    out.flush()?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! errors return `{"error": {"code", "message", "fields"}}` with a stable `code`.
 
 pub mod auth;
+pub mod open311;
 pub mod opinions;
 pub mod org;
 
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
             get(opinions::list).post(opinions::create_opinion),
         )
         .route("/opinions/track", get(opinions::track))
+        .route("/opinions/hot-topics", get(opinions::hot_topics))
         .route("/opinions/track/rating", post(opinions::rate))
         .route("/opinions/{id}", get(opinions::show))
         .route("/opinions/{id}/actions", post(opinions::act))
@@ -88,6 +90,7 @@ impl Modify for BearerAuth {
         opinions::list,
         opinions::show,
         opinions::act,
+        opinions::hot_topics,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -637,6 +637,9 @@ pub struct OpinionDetail {
     pub replies: Vec<StaffReply>,
     /// Actions the caller may take now.
     pub available_actions: Vec<String>,
+    /// Suggested lead unit for the category and area: `{id, code, name}` or null.
+    #[schema(value_type = Option<Object>)]
+    pub suggested_unit: Option<liaison_db::opinions::UnitSuggestion>,
     /// Received.
     pub created_at: String,
 }
@@ -736,6 +739,14 @@ pub async fn detail_for(
             })
             .collect(),
         available_actions: available.iter().map(|a| a.code().to_owned()).collect(),
+        suggested_unit: {
+            let category = if o.category.is_empty() {
+                &o.category_suggested
+            } else {
+                &o.category
+            };
+            opinions::suggest_unit(&state.db, category, &o.region_path).await?
+        },
         created_at: rfc3339(&o.created_at),
     })
 }
@@ -864,4 +875,75 @@ pub async fn act(
         .map_err(act_error)?;
     }
     Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
+}
+
+/// Hot-topic parameters.
+#[derive(Deserialize, IntoParams)]
+pub struct HotParams {
+    /// Window length in days (default 30, 1–365); the trend compares with the window before.
+    pub days: Option<i64>,
+    /// How many topics (default 10, at most 50).
+    pub limit: Option<usize>,
+}
+
+/// A hot topic.
+#[derive(Serialize, ToSchema)]
+pub struct HotTopic {
+    /// The word.
+    pub keyword: String,
+    /// Items in the window mentioning it.
+    pub count: usize,
+    /// Items in the window before.
+    pub previous: usize,
+    /// Change against the window before.
+    pub trend: i64,
+    /// Example titles.
+    pub examples: Vec<String>,
+}
+
+/// Hot topics of the caller's scope (民意热词), from the most recent items (at most 5,000 per
+/// window).
+#[utoipa::path(get, path = "/api/v1/opinions/hot-topics", tag = "opinions", params(HotParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<HotTopic>), (status = 401, body = ErrorBody)))]
+pub async fn hot_topics(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Query(p): Query<HotParams>,
+) -> ApiResult<Json<Vec<HotTopic>>> {
+    let days = p.days.unwrap_or(30).clamp(1, 365);
+    let limit = p.limit.unwrap_or(10).clamp(1, 50);
+    let today = opinions::today();
+    let current_from = today - time::Duration::days(days - 1);
+    let previous_from = current_from - time::Duration::days(days);
+    let scope = opinions::list_scope(&user.auth.principal);
+    let rows = opinions::recent_texts(&state.db, &scope, previous_from, 10_000).await?;
+    let cut = current_from
+        .with_hms(0, 0, 0)
+        .expect("midnight")
+        .assume_offset(time::macros::offset!(+8));
+    let topics = tokio::task::spawn_blocking(move || {
+        let docs: Vec<liaison_text::hot_topics::Doc<'_>> = rows
+            .iter()
+            .map(|(at, title, words)| liaison_text::hot_topics::Doc {
+                current: *at >= cut,
+                title,
+                words,
+            })
+            .collect();
+        liaison_text::hot_topics::hot_topics(&docs, limit, 0.3)
+    })
+    .await
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(Json(
+        topics
+            .into_iter()
+            .map(|t| HotTopic {
+                trend: t.trend(),
+                keyword: t.keyword,
+                count: t.count,
+                previous: t.previous,
+                examples: t.examples,
+            })
+            .collect(),
+    ))
 }

@@ -4,9 +4,11 @@ pub mod admin;
 pub mod auth_pages;
 pub mod data;
 pub mod opinions_public;
+pub mod opinions_work;
 pub mod org;
 pub mod posters;
 pub mod public;
+pub mod settings;
 pub mod workbench;
 
 use crate::error::PageError;

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub keys: Keys,
     /// Which backend.
     pub backend: Backend,
+    /// The server's state (for tests that drive background work directly).
+    pub state: liaison_web::AppState,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDb,
 }
@@ -58,10 +60,13 @@ impl TestApp {
                 data_dir: std::env::temp_dir(),
                 secure_cookies: false,
                 public_url: base.clone(),
+                background_jobs: false,
             },
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server_state = state.clone();
         tokio::spawn(async move {
+            let state = server_state;
             liaison_web::serve(listener, state, async {
                 let _ = rx.await;
             })
@@ -73,6 +78,7 @@ impl TestApp {
             db: tdb.db.clone(),
             keys,
             backend,
+            state,
             shutdown: Some(tx),
             _db: tdb,
         })

@@ -1,0 +1,109 @@
+//! The notification outbox: rows written in the same transaction as the state change that
+//! causes them, delivered afterwards by a worker with retries, so a failing SMS gateway never
+//! loses or blocks a state change.
+
+use crate::db::{Db, now};
+use crate::error::DbResult;
+use crate::sql::Sql;
+use serde::Serialize;
+use sqlx::FromRow;
+
+/// Attempts before a notification is given up (and shown as failed).
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// A queued notification.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Notification {
+    /// Id.
+    pub id: i64,
+    /// `inapp`, `sms`, `webhook`.
+    pub channel: String,
+    /// Recipient descriptor: `station:<id>`, `unit:<id>`, `deputy:<id>`, `region:<path>`,
+    /// `submitter:<opinion id>`, `co_units:<opinion id>`.
+    pub recipient: String,
+    /// Template key, e.g. `opinion.assigned`.
+    pub template: String,
+    /// JSON payload.
+    pub payload: String,
+    /// Opinion it belongs to.
+    pub opinion_id: Option<i64>,
+    /// `pending`, `sent`, `failed`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// Last error.
+    pub last_error: String,
+    /// Queued.
+    pub created_at: time::OffsetDateTime,
+}
+
+/// Pending notifications whose next attempt is due, oldest first.
+pub async fn due(db: &Db, limit: i64) -> DbResult<Vec<Notification>> {
+    let mut s = Sql::new(
+        "SELECT id, channel, recipient, template, payload, opinion_id, status, CAST(attempts AS BIGINT) AS attempts, \
+         last_error, created_at FROM notification WHERE status = 'pending' AND next_attempt_at <= ",
+    );
+    s.bind(now()).push(" ORDER BY id LIMIT ").bind(limit);
+    s.fetch_all(db).await
+}
+
+/// Marks a notification delivered.
+pub async fn mark_sent(db: &Db, id: i64) -> DbResult<()> {
+    on_db!(db, p => sqlx::query("UPDATE notification SET status = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id = $2")
+        .bind(now()).bind(id).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Records a failed attempt; retries later with a growing delay, or gives up.
+pub async fn mark_failed(db: &Db, n: &Notification, error: &str) -> DbResult<()> {
+    let attempts = n.attempts + 1;
+    let status = if attempts >= MAX_ATTEMPTS {
+        "failed"
+    } else {
+        "pending"
+    };
+    // 1, 4, 16, 64 minutes.
+    let delay = time::Duration::minutes(4i64.pow(attempts.clamp(0, 4) as u32 - 1).max(1));
+    on_db!(db, p => sqlx::query(
+        "UPDATE notification SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $5")
+        .bind(status).bind(attempts).bind(error).bind(now() + delay).bind(n.id).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Notifications of an opinion, newest first (for the item page).
+pub async fn for_opinion(db: &Db, opinion_id: i64) -> DbResult<Vec<Notification>> {
+    let mut s = Sql::new(
+        "SELECT id, channel, recipient, template, payload, opinion_id, status, CAST(attempts AS BIGINT) AS attempts, \
+         last_error, created_at FROM notification WHERE opinion_id = ",
+    );
+    s.bind(opinion_id).push(" ORDER BY id DESC");
+    s.fetch_all(db).await
+}
+
+/// Ids of opinions waiting for a rating whose window may have ended (the workflow guard makes
+/// the final decision).
+pub async fn rating_window_candidates(
+    db: &Db,
+    feedback_before: time::Date,
+    limit: i64,
+) -> DbResult<Vec<i64>> {
+    let mut s =
+        Sql::new("SELECT id FROM opinion WHERE state = 'feedback_sent' AND feedback_sent_on < ");
+    s.bind(feedback_before)
+        .push(" ORDER BY id LIMIT ")
+        .bind(limit);
+    let rows: Vec<(i64,)> = s.fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Ids of opinions in the hands of a unit whose reply deadline has passed (the workflow guard
+/// decides whether it is long enough ago for a supervision case).
+pub async fn overdue_candidates(db: &Db, today: time::Date, limit: i64) -> DbResult<Vec<i64>> {
+    let mut s = Sql::new(
+        "SELECT id FROM opinion WHERE state IN ('assigned','acknowledged','handling','extension_requested','rehandling') \
+         AND reply_due_on < ",
+    );
+    s.bind(today).push(" ORDER BY id LIMIT ").bind(limit);
+    let rows: Vec<(i64,)> = s.fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

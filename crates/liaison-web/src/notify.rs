@@ -1,0 +1,274 @@
+//! Delivering the notification outbox, and the timers of the opinion loop.
+//!
+//! Senders are pluggable: in-app notices need no delivery (the workbench inboxes show the work),
+//! SMS goes through an [`SmsGateway`] (a real gateway is deployment-specific; the default logs
+//! the masked number and the text), and every notice can also be posted to a webhook (for
+//! example a relay to 浙政钉 work notices). Failed deliveries are retried with a growing delay.
+
+use crate::AppState;
+use liaison_core::workflow::OpinionAction;
+use liaison_db::audit::Actor;
+use liaison_db::notifications::{self, Notification};
+use liaison_db::opinions::{self, Acting, ActionInput};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+/// Sends a text message.
+pub trait SmsGateway: Send + Sync {
+    /// Sends `text` to `phone`; an error is retried later.
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        text: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// The default gateway: writes the masked number and the text to the log.
+pub struct LogSms;
+
+impl SmsGateway for LogSms {
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        text: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            tracing::info!(phone = %liaison_core::validate::mask_phone(phone), %text, "SMS (log gateway)");
+            Ok(())
+        })
+    }
+}
+
+/// A test double that keeps what it was asked to send.
+#[derive(Default)]
+pub struct RecordingSms {
+    /// (phone, text) pairs in order.
+    pub sent: Mutex<Vec<(String, String)>>,
+    /// When set, every send fails with this error.
+    pub fail_with: Mutex<Option<String>>,
+}
+
+impl SmsGateway for RecordingSms {
+    fn send<'a>(
+        &'a self,
+        phone: &'a str,
+        text: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(e) = self.fail_with.lock().expect("lock").clone() {
+                return Err(e);
+            }
+            self.sent
+                .lock()
+                .expect("lock")
+                .push((phone.to_owned(), text.to_owned()));
+            Ok(())
+        })
+    }
+}
+
+/// How notifications leave the system.
+pub struct Senders {
+    /// SMS gateway.
+    pub sms: Arc<dyn SmsGateway>,
+    /// Optional webhook receiving every notification as JSON.
+    pub webhook: Option<String>,
+}
+
+impl Default for Senders {
+    fn default() -> Self {
+        Senders {
+            sms: Arc::new(LogSms),
+            webhook: std::env::var("LIAISON_WEBHOOK_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+        }
+    }
+}
+
+/// The Chinese text of a notification.
+pub fn render(n: &Notification, public_url: &str) -> String {
+    let p: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
+    let no = p["tracking_no"].as_str().unwrap_or("");
+    let title = p["title"].as_str().unwrap_or("");
+    match n.template.as_str() {
+        "opinion.submitted" => format!("【联络站】收到新的群众意见待受理：{title}（{no}）"),
+        "opinion.assigned" => {
+            format!("【联络站】交办事项待签收：{title}（{no}），请在1个工作日内签收")
+        }
+        "opinion.feedback" | "opinion.feedback_sent" => format!(
+            "【人大代表联络站】您反映的事项（受理编号{no}）已有答复，请凭受理编号和手机号后四位查询并评价：{public_url}/track?tracking_no={no}"
+        ),
+        "opinion.declined" => format!(
+            "【人大代表联络站】您反映的事项（受理编号{no}）不予受理，原因及建议的反映渠道请查询：{public_url}/track?tracking_no={no}"
+        ),
+        "opinion.accepted" => format!(
+            "【人大代表联络站】您反映的事项已受理，受理编号{no}，可凭编号和手机号后四位查询进度：{public_url}/track?tracking_no={no}"
+        ),
+        "opinion.closed" => {
+            format!("【人大代表联络站】您反映的事项（受理编号{no}）已办结，感谢您的参与和评价。")
+        }
+        "opinion.merged" => format!(
+            "【人大代表联络站】您反映的事项（受理编号{no}）与相同问题合并办理，办理结果将一并反馈。"
+        ),
+        "opinion.converted" => format!("【联络站】事项 {no}（{title}）已转为代表闭会建议办理"),
+        other => {
+            let what = match other {
+                "opinion.assigned_co" => "协办事项待办理",
+                "opinion.replied" => "承办单位已答复，待审核",
+                "opinion.reply_approved" => "答复已审核通过并反馈群众",
+                "opinion.reply_rejected" => "答复被退回，请重新答复",
+                "opinion.return_requested" => "承办单位申请退回，待审批",
+                "opinion.return_approved" => "退回申请已同意",
+                "opinion.return_rejected" => "退回申请未同意，请继续办理",
+                "opinion.extension_requested" => "承办单位申请延期，待审批",
+                "opinion.extension_approved" => "延期申请已同意",
+                "opinion.extension_rejected" => "延期申请未同意",
+                "opinion.rated" => "群众已评价",
+                "opinion.rehandle" => "群众不满意，需重新办理",
+                "opinion.supervised" => "事项已列入督办",
+                _ => "有新的进展",
+            };
+            format!("【联络站】{title}（{no}）：{what}")
+        }
+    }
+}
+
+async fn deliver(state: &AppState, senders: &Senders, n: &Notification) -> Result<(), String> {
+    let text = render(n, &state.config.public_url);
+    if n.channel == "sms" {
+        let opinion_id = n
+            .recipient
+            .strip_prefix("submitter:")
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or("收件人格式错误")?;
+        let o = opinions::get(&state.db, opinion_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let phone = state
+            .keys
+            .decrypt(&o.submitter_phone_enc)
+            .map_err(|e| e.to_string())?;
+        if phone.is_empty() {
+            return Ok(());
+        }
+        senders.sms.send(&phone, &text).await?;
+    }
+    if let Some(url) = &senders.webhook {
+        let body = serde_json::json!({
+            "id": n.id, "channel": n.channel, "recipient": n.recipient, "template": n.template,
+            "opinion_id": n.opinion_id, "text": text,
+        });
+        let resp = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("webhook: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("webhook 返回 {}", resp.status()));
+        }
+    }
+    Ok(())
+}
+
+/// Delivers every due notification once. Returns how many were handled.
+pub async fn deliver_due(state: &AppState, senders: &Senders) -> usize {
+    let due = match notifications::due(&state.db, 200).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the outbox failed");
+            return 0;
+        }
+    };
+    for n in &due {
+        let result = match deliver(state, senders, n).await {
+            Ok(()) => notifications::mark_sent(&state.db, n.id).await,
+            Err(err) => {
+                tracing::warn!(id = n.id, error = %err, "notification delivery failed; will retry");
+                notifications::mark_failed(&state.db, n, &err).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "updating the outbox failed");
+        }
+    }
+    due.len()
+}
+
+/// Runs the timers once: closes items whose rating window ended, and opens supervision cases
+/// for items long overdue. The workflow's guards make the final decision for each item.
+pub async fn run_timers(state: &AppState) -> usize {
+    let today = opinions::today();
+    let mut done = 0;
+    let rules = state.rules.read().await;
+    let r = state.opinion_rules(&rules);
+    let system = Actor::system("定时任务");
+    let window_start = today - time::Duration::days(7);
+    let candidates = notifications::rating_window_candidates(&state.db, window_start, 500)
+        .await
+        .unwrap_or_default();
+    for id in candidates {
+        if opinions::act(
+            &state.db,
+            &state.keys,
+            &r,
+            Acting::System,
+            &system,
+            id,
+            OpinionAction::CloseUnrated,
+            &ActionInput::default(),
+        )
+        .await
+        .is_ok()
+        {
+            done += 1;
+        }
+    }
+    let overdue = notifications::overdue_candidates(&state.db, today, 500)
+        .await
+        .unwrap_or_default();
+    for id in overdue {
+        if opinions::act(
+            &state.db,
+            &state.keys,
+            &r,
+            Acting::System,
+            &system,
+            id,
+            OpinionAction::Escalate,
+            &ActionInput::default(),
+        )
+        .await
+        .is_ok()
+        {
+            done += 1;
+        }
+    }
+    done
+}
+
+/// Starts the background delivery and timer loops; they stop when the returned handles drop.
+pub fn spawn_workers(state: AppState, senders: Arc<Senders>) -> Vec<tokio::task::JoinHandle<()>> {
+    let s1 = state.clone();
+    let deliver_loop = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            deliver_due(&s1, &senders).await;
+        }
+    });
+    let timer_loop = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let n = run_timers(&state).await;
+            if n > 0 {
+                tracing::info!(count = n, "timers closed or escalated items");
+            }
+        }
+    });
+    vec![deliver_loop, timer_loop]
+}
