@@ -550,7 +550,14 @@ pub async fn create(
                 .bind(id).bind(mime).bind(*w).bind(*h).bind(bytes).bind(at).execute(t).await.map(|_| ()))?;
         }
         let o = get_tx(&mut tx, id).await?;
-        apply_effects(&mut tx, &o, &decision.effects, &ActionInput::default()).await?;
+        apply_effects(
+            &mut tx,
+            &o,
+            &decision.effects,
+            &ActionInput::default(),
+            decision.to.clock(),
+        )
+        .await?;
         event(
             &mut tx,
             actor,
@@ -956,10 +963,14 @@ async fn apply_decision(
         "UPDATE opinion SET state = $1, version = version + 1, updated_at = $2, \
          closed_at = CASE WHEN $3 THEN $2 ELSE NULL END WHERE id = $4")
         .bind(decision.to.code()).bind(at).bind(closed).bind(o.id).execute(t).await.map(|_| ()))?;
-    apply_effects(tx, o, &decision.effects, input).await?;
-    if closed {
-        // No clock runs on a finished item.
-        on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = NULL, due_on = NULL WHERE id = $1")
+    // Clear the step clock first: a state whose deadline the effects do not set has none, or
+    // (in the hands of the unit) runs against the reply deadline.
+    on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = NULL, due_on = NULL WHERE id = $1")
+        .bind(o.id).execute(t).await.map(|_| ()))?;
+    apply_effects(tx, o, &decision.effects, input, decision.to.clock()).await?;
+    if decision.to.clock() == Some(DueKind::Reply) {
+        on_tx!(tx, t => sqlx::query(
+            "UPDATE opinion SET due_kind = 'reply', due_on = reply_due_on WHERE id = $1 AND due_on IS NULL")
             .bind(o.id).execute(t).await.map(|_| ()))?;
     }
     if decision.to == OpinionState::FeedbackSent {
@@ -1036,16 +1047,22 @@ async fn apply_effects(
     o: &Opinion,
     effects: &[Effect],
     input: &ActionInput,
+    clock: Option<DueKind>,
 ) -> DbResult<()> {
     let at = now();
     for e in effects {
         match e {
             Effect::SetDue { kind, due_on } => {
-                let is_reply = *kind == DueKind::Reply;
-                on_tx!(tx, t => sqlx::query(
-                    "UPDATE opinion SET due_kind = $1, due_on = $2, \
-                     reply_due_on = CASE WHEN $3 THEN $2 ELSE reply_due_on END WHERE id = $4")
-                    .bind(kind.code()).bind(*due_on).bind(is_reply).bind(o.id).execute(t).await.map(|_| ()))?;
+                // The reply deadline is kept on its own (extensions and overdue checks need it);
+                // the step clock shows the deadline of the state the item is in.
+                if *kind == DueKind::Reply {
+                    on_tx!(tx, t => sqlx::query("UPDATE opinion SET reply_due_on = $1 WHERE id = $2")
+                        .bind(*due_on).bind(o.id).execute(t).await.map(|_| ()))?;
+                }
+                if Some(*kind) == clock {
+                    on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = $1, due_on = $2 WHERE id = $3")
+                        .bind(kind.code()).bind(*due_on).bind(o.id).execute(t).await.map(|_| ()))?;
+                }
             }
             Effect::Notify { whom, template } => {
                 let recipient = match whom {
@@ -1224,11 +1241,16 @@ pub struct OpinionSummary {
     pub created_at: time::OffsetDateTime,
     /// Version.
     pub version: i64,
+    /// Grade of the latest reply.
+    pub last_grade: Option<String>,
+    /// Latest rating.
+    pub last_rating: Option<String>,
 }
 
 const SUMMARY: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS station_name, o.state, o.category, \
     o.category_suggested, o.urgency, o.channel, o.due_kind, o.due_on, u.name AS lead_unit_name, \
-    d.name AS deputy_name, o.created_at, o.version FROM opinion o JOIN station s ON s.id = o.station_id \
+    d.name AS deputy_name, o.created_at, o.version, o.last_grade, o.last_rating \
+    FROM opinion o JOIN station s ON s.id = o.station_id \
     LEFT JOIN handling_unit u ON u.id = o.lead_unit_id LEFT JOIN deputy d ON d.id = o.deputy_id WHERE 1=1";
 
 fn filter_where(

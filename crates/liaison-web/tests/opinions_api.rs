@@ -141,6 +141,11 @@ async fn the_whole_loop_runs_through_the_api(b: Backend) {
     let (s, v) = act(&app, &unit, id, json!({"action": "acknowledge"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "acknowledged");
+    assert_eq!(v["due_kind"], "reply");
+    assert_eq!(
+        v["due_on"], v["reply_due_on"],
+        "then the reply deadline runs"
+    );
     let (s, v) = act(
         &app,
         &unit,
