@@ -1087,8 +1087,23 @@ async fn apply_effects(
                 } else {
                     "inapp"
                 };
-                if *whom == WfActor::Submitter && o.submitter_phone_enc.is_empty() {
-                    continue;
+                if *whom == WfActor::Submitter {
+                    // Submitters of duplicates merged into this item hear what it hears.
+                    let children: Vec<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
+                        "SELECT id, tracking_no FROM opinion WHERE master_id = $1 AND submitter_phone_enc <> ''")
+                        .bind(o.id).fetch_all(t).await)?;
+                    for (child, no) in children {
+                        let payload =
+                            serde_json::json!({"tracking_no": no, "title": o.title}).to_string();
+                        on_tx!(tx, t => sqlx::query(
+                            "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
+                             attempts, next_attempt_at, created_at) VALUES ('sms',$1,$2,$3,$4,'pending',0,$5,$5)")
+                            .bind(format!("submitter:{child}")).bind(*template).bind(&payload).bind(child).bind(at)
+                            .execute(t).await.map(|_| ()))?;
+                    }
+                    if o.submitter_phone_enc.is_empty() {
+                        continue;
+                    }
                 }
                 let payload =
                     serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();

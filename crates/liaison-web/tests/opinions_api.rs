@@ -452,6 +452,14 @@ async fn merge_links_a_duplicate_to_its_master(b: Backend) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "merged");
+    // The duplicate's submitter follows the master item.
+    let (s, t) = track(&app, d["tracking_no"].as_str().unwrap(), "4321").await;
+    assert_eq!(s, 200);
+    assert!(
+        t["state_label"].as_str().unwrap().contains("合并办理"),
+        "{t}"
+    );
+    assert_eq!(t["can_rate"], false);
     let hy_item: Value = {
         let mut o = sample();
         o["station_code"] = json!("HY-DC");

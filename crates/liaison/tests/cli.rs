@@ -215,3 +215,90 @@ async fn on_postgresql_nothing_is_loaded_unasked_and_demo_loads_it() {
     assert!(n > 150, "demo stations loaded: {n}");
     assert!(dir.path().join("demo-accounts.tsv").exists());
 }
+
+/// `kill -9` in the middle of heavy intake: every submission that got a receipt is in the
+/// database after the crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kill_during_heavy_intake_loses_no_receipted_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cmd = liaison();
+    cmd.args(["--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("LIAISON_PUBLIC_RATE_PER_MIN", "100000000");
+    let (child, url, _) = tokio::task::spawn_blocking(move || start(cmd))
+        .await
+        .unwrap();
+    let pid = child.id();
+    let receipts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for w in 0..16u32 {
+        let url = url.clone();
+        let receipts = receipts.clone();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = ::reqwest::Client::new();
+            let mut i = 0u32;
+            // Bounded: at most 2,000 requests per worker, and stop when the server is gone.
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && i < 2000 {
+                i += 1;
+                let body = serde_json::json!({
+                    "station_code": "JJ-HM",
+                    "body": format!("压力测试第{w}组第{i}条：小区路灯损坏，请尽快维修。"),
+                    "name": "测试",
+                    "phone": format!("139{:04}{:04}", w, i),
+                });
+                match client
+                    .post(format!("{url}/api/v1/opinions"))
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 201 => {
+                        if let Ok(v) = r.json::<serde_json::Value>().await
+                            && let Some(no) = v["tracking_no"].as_str()
+                        {
+                            receipts.lock().unwrap().push(no.to_owned());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut child = child;
+    let _ = child.wait();
+    let got = receipts.lock().unwrap().clone();
+    assert!(got.len() > 20, "the flood produced receipts: {}", got.len());
+    let db = liaison_db::Db::connect(&liaison_db::ConnectOptions {
+        url: format!("sqlite://{}/liaison.db", data.display()),
+        max_connections: 1,
+        create_if_missing: false,
+    })
+    .await
+    .unwrap();
+    for no in &got {
+        assert!(
+            liaison_db::opinions::by_tracking_no(&db, no)
+                .await
+                .unwrap()
+                .is_some(),
+            "receipted {no} survived the crash"
+        );
+    }
+    eprintln!(
+        "{} receipted submissions, all present after kill -9",
+        got.len()
+    );
+}

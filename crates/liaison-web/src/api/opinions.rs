@@ -195,11 +195,22 @@ fn rfc3339(t: &time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The submitter's view of an opinion.
+/// The submitter's view of an opinion. A duplicate merged into a master item shows the master's
+/// progress and replies, so every submitter stays informed.
 pub async fn tracked_view(
     state: &AppState,
     o: &opinions::Opinion,
 ) -> Result<Tracked, liaison_db::DbError> {
+    if let Some(master) = o.master_id {
+        let m = opinions::get(&state.db, master).await?;
+        let mut t = Box::pin(tracked_view(state, &m)).await?;
+        t.tracking_no = o.tracking_no.clone();
+        t.title = o.title.clone();
+        t.state_label = format!("已与相同事项合并办理（{}）", t.state_label);
+        // Only the submitter of the master item rates it.
+        t.can_rate = false;
+        return Ok(t);
+    }
     let timeline = opinions::timeline(&state.db, o.id)
         .await?
         .into_iter()

@@ -12,6 +12,7 @@ mod support;
 
 mod axe;
 mod harness;
+mod opinion_loop;
 
 use fantoccini::key::Key;
 use harness::{PC, PHONE, with_browser};
@@ -299,18 +300,68 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
             "the app should send a strict CSP: {csp}"
         );
 
-        let public = ["/", "/stations/JJ-HM", "/deputies/JJ-D1", "/login"];
+        // An item for the tracking page and the item page, submitted the way the JSON API takes it.
+        let resp = page
+            .app
+            .client()
+            .post(page.app.url("/api/v1/opinions"))
+            .json(&json!({
+                "station_code": "JJ-HM",
+                "body": "东山社区3号楼楼道的灯坏了，晚上看不见。",
+                "name": "王",
+                "phone": "13812345678",
+            }))
+            .send()
+            .await
+            .expect("POST /api/v1/opinions");
+        assert_eq!(resp.status(), 201, "submitting an opinion through the API");
+        let created: serde_json::Value = resp.json().await.expect("JSON reply");
+        let item = format!("/work/opinions/{}", created["id"]);
+        let tracked = format!(
+            "/track?tracking_no={}&phone_last4=5678",
+            created["tracking_no"].as_str().expect("tracking_no")
+        );
+
+        let public = [
+            "/",
+            "/stations/JJ-HM",
+            "/deputies/JJ-D1",
+            "/login",
+            "/stations/JJ-HM/opinion",
+            "/stations/JJ-HM/opinion?elder=1",
+            "/track",
+            &tracked,
+        ];
         let staff = [
             "/work",
             "/work/stations",
             "/work/stations/JJ-HM/edit",
             "/work/deputies",
+            "/work/opinions",
+            "/work/opinions/new",
+            &item,
         ];
+        // The rules settings are for city staff and system administrators only.
+        let city = ["/work/settings"];
         let mut found = Vec::new();
-        for (signed_in, paths) in [(false, &public[..]), (true, &staff[..])] {
-            if signed_in {
+        let mut signed_in = false;
+        for (user, paths) in [
+            (None, &public[..]),
+            (Some("station.hm"), &staff[..]),
+            (Some("city"), &city[..]),
+        ] {
+            if let Some(user) = user {
                 page.resize(PC).await;
-                page.sign_in("station.hm").await;
+                if signed_in {
+                    page.find("header form[action='/logout'] button[type=submit]")
+                        .await
+                        .click()
+                        .await
+                        .expect("click 退出");
+                    page.wait_for_path("/login").await;
+                }
+                page.sign_in(user).await;
+                signed_in = true;
             }
             for path in paths {
                 for size in [PC, PHONE] {
@@ -334,7 +385,7 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
 
         eprintln!(
             "axe-core: {} pages at {}px and {}px, {} violations",
-            public.len() + staff.len(),
+            public.len() + staff.len() + city.len(),
             PC.0,
             PHONE.0,
             found.len()
