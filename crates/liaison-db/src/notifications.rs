@@ -107,3 +107,49 @@ pub async fn overdue_candidates(db: &Db, today: time::Date, limit: i64) -> DbRes
     let rows: Vec<(i64,)> = s.fetch_all(db).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// Queues a reminder (催办) for an open item whose step deadline is `due_on`, once per item,
+/// template and day. Returns whether one was queued.
+pub async fn remind_once(
+    db: &Db,
+    opinion_id: i64,
+    recipient: &str,
+    template: &str,
+    payload: &str,
+    today: time::Date,
+) -> DbResult<bool> {
+    let day_start =
+        today.with_hms(0, 0, 0).expect("midnight").assume_utc() - time::Duration::hours(8);
+    let mut s = Sql::new("SELECT COUNT(*) FROM notification WHERE opinion_id = ");
+    s.bind(opinion_id)
+        .push(" AND template = ")
+        .bind(template)
+        .push(" AND created_at >= ")
+        .bind(day_start);
+    if s.fetch_count(db).await? > 0 {
+        return Ok(false);
+    }
+    let at = now();
+    on_db!(db, p => sqlx::query(
+        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, attempts, \
+         next_attempt_at, created_at) VALUES ('inapp',$1,$2,$3,$4,'pending',0,$5,$5)")
+        .bind(recipient).bind(template).bind(payload).bind(opinion_id).bind(at).execute(p).await.map(|_| ()))?;
+    Ok(true)
+}
+
+/// Open items whose step deadline is on or before `until`: (id, tracking no, title, station id,
+/// lead unit id, due date).
+pub async fn due_soon(
+    db: &Db,
+    until: time::Date,
+    limit: i64,
+) -> DbResult<Vec<(i64, String, String, i64, Option<i64>, time::Date)>> {
+    let mut s = Sql::new(
+        "SELECT id, tracking_no, title, station_id, lead_unit_id, due_on FROM opinion \
+         WHERE due_on IS NOT NULL AND due_on <= ",
+    );
+    s.bind(until)
+        .push(" ORDER BY due_on, id LIMIT ")
+        .bind(limit);
+    s.fetch_all(db).await
+}

@@ -128,6 +128,8 @@ pub fn render(n: &Notification, public_url: &str) -> String {
                 "opinion.rated" => "群众已评价",
                 "opinion.rehandle" => "群众不满意，需重新办理",
                 "opinion.supervised" => "事项已列入督办",
+                "opinion.due_soon" => "即将到期，请抓紧办理（黄灯）",
+                "opinion.overdue" => "已超期，请立即办理（红灯催办）",
                 _ => "有新的进展",
             };
             format!("【联络站】{title}（{no}）：{what}")
@@ -223,6 +225,28 @@ pub async fn run_timers(state: &AppState) -> usize {
         )
         .await
         .is_ok()
+        {
+            done += 1;
+        }
+    }
+    // Reminders (催办): the day before a step's deadline, and every day after it has passed.
+    let tomorrow = rules.calendar.next_working_day(today);
+    for (id, no, title, station, unit, due) in notifications::due_soon(&state.db, tomorrow, 2000)
+        .await
+        .unwrap_or_default()
+    {
+        let (template, whom) = match (due < today, unit) {
+            (true, Some(u)) => ("opinion.overdue", format!("unit:{u}")),
+            (false, Some(u)) => ("opinion.due_soon", format!("unit:{u}")),
+            (true, None) => ("opinion.overdue", format!("station:{station}")),
+            (false, None) => ("opinion.due_soon", format!("station:{station}")),
+        };
+        let payload =
+            serde_json::json!({"tracking_no": no, "title": title, "due_on": due.to_string()})
+                .to_string();
+        if notifications::remind_once(&state.db, id, &whom, template, &payload, today)
+            .await
+            .unwrap_or(false)
         {
             done += 1;
         }

@@ -713,7 +713,8 @@ mod outbox {
         s.execute_tx(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
 
-        assert_eq!(run_timers(&app.state).await, 2);
+        // One reminder (the assigned item is due to be signed for) plus the two timer actions.
+        assert_eq!(run_timers(&app.state).await, 3);
         assert_eq!(
             liaison_db::opinions::get(&app.db, id).await.unwrap().state,
             "closed_unrated"
@@ -727,7 +728,16 @@ mod outbox {
             .await
             .unwrap();
         assert_eq!(cases, 1);
-        assert_eq!(run_timers(&app.state).await, 0, "nothing twice");
+        assert_eq!(
+            run_timers(&app.state).await,
+            0,
+            "nothing twice, reminders once a day"
+        );
+        let reminders = liaison_db::sql::Sql::new("SELECT COUNT(*) FROM notification WHERE template IN ('opinion.overdue', 'opinion.due_soon')")
+            .fetch_count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(reminders, 1);
     }
 }
 
