@@ -1696,3 +1696,14 @@ pub async fn recent_texts(
     s.push(" ORDER BY o.id DESC LIMIT ").bind(limit);
     s.fetch_all(db).await
 }
+
+/// Staff corrections of the suggested category, oldest first: (title, body, confirmed category).
+/// The classifier replays them at start so that corrections keep improving suggestions.
+pub async fn category_corrections(db: &Db, limit: i64) -> DbResult<Vec<(String, String, String)>> {
+    let mut s = Sql::new(
+        "SELECT title, body, category FROM opinion WHERE category <> '' AND category_suggested <> '' \
+         AND category <> category_suggested ORDER BY id LIMIT ",
+    );
+    s.bind(limit);
+    s.fetch_all(db).await
+}

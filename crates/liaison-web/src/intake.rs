@@ -222,7 +222,11 @@ pub async fn submit(
             .collect::<String>()
             .replace(['\n', '\r'], " ");
     }
-    let prediction = liaison_text::classify::classify(&title, &body);
+    let prediction = state
+        .classifier
+        .read()
+        .expect("classifier lock")
+        .predict(&title, &body);
     let search_text =
         liaison_text::search_text::segment_for_index(&format!("{title} {place} {body}"));
     let new = NewOpinion {

@@ -51,6 +51,8 @@ pub struct AppState {
     pub senders: Arc<notify::Senders>,
     /// Working-day calendar and deadline table, reloaded when an administrator changes them.
     pub rules: Arc<tokio::sync::RwLock<Rules>>,
+    /// The opinion classifier: the shipped model plus what staff corrections taught it.
+    pub classifier: Arc<std::sync::RwLock<liaison_text::classify::Model>>,
 }
 
 /// The installation's deadline rules.
@@ -72,11 +74,71 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             limits: Arc::new(auth::RateLimits::default()),
             senders: Arc::new(notify::Senders::default()),
+            classifier: Arc::new(std::sync::RwLock::new(
+                liaison_text::classify::embedded_model().clone(),
+            )),
             rules: Arc::new(tokio::sync::RwLock::new(Rules {
                 calendar: liaison_core::workdays::Calendar::builtin(),
                 sla: liaison_core::sla::SlaTable::default(),
             })),
         }
+    }
+
+    /// Replays staff corrections of suggested categories into the classifier.
+    pub async fn learn_corrections(&self) -> Result<usize, liaison_db::DbError> {
+        let rows = liaison_db::opinions::category_corrections(&self.db, 20_000).await?;
+        let mut model = liaison_text::classify::embedded_model().clone();
+        let mut learned = 0;
+        for (title, body, category) in rows {
+            let example = liaison_text::classify::Example::new(&title, &body, &category);
+            if model.learn(&example, liaison_text::classify::DEFAULT_AGGRESSIVENESS) {
+                learned += 1;
+            }
+        }
+        *self.classifier.write().expect("classifier lock") = model;
+        Ok(learned)
+    }
+
+    /// Takes a user's action on an opinion and, when staff confirm a category other than the one
+    /// suggested, teaches the classifier the correction.
+    pub async fn act_on_opinion(
+        &self,
+        principal: &liaison_core::scope::Principal,
+        actor: &liaison_db::audit::Actor,
+        id: i64,
+        action: liaison_core::workflow::OpinionAction,
+        input: &liaison_db::opinions::ActionInput,
+    ) -> Result<liaison_db::opinions::Opinion, liaison_db::opinions::ActError> {
+        let o = {
+            let rules = self.rules.read().await;
+            liaison_db::opinions::act(
+                &self.db,
+                &self.keys,
+                &self.opinion_rules(&rules),
+                liaison_db::opinions::Acting::User(principal),
+                actor,
+                id,
+                action,
+                input,
+            )
+            .await?
+        };
+        if action == liaison_core::workflow::OpinionAction::Accept
+            && !o.category.is_empty()
+            && o.category != o.category_suggested
+        {
+            self.learn_correction(&o.title, &o.body, &o.category);
+        }
+        Ok(o)
+    }
+
+    /// Teaches the classifier one correction made by staff.
+    pub fn learn_correction(&self, title: &str, body: &str, category: &str) {
+        let example = liaison_text::classify::Example::new(title, body, category);
+        self.classifier
+            .write()
+            .expect("classifier lock")
+            .learn(&example, liaison_text::classify::DEFAULT_AGGRESSIVENESS);
     }
 
     /// Reloads the calendar and the deadline table from the database.
@@ -158,6 +220,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     if let Err(e) = state.reload_rules().await {
         tracing::error!(error = %e, "loading the calendar and deadline table failed; using the built-in ones");
+    }
+    match state.learn_corrections().await {
+        Ok(n) if n > 0 => tracing::info!(count = n, "classifier learned from staff corrections"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "replaying classifier corrections failed"),
     }
     let app = build_router(state.clone());
     let cleanup_db = state.db.clone();

@@ -958,3 +958,63 @@ mod hot {
         );
     }
 }
+
+mod learning {
+    use super::*;
+
+    backend_tests!(a_staff_correction_teaches_the_classifier,);
+
+    async fn a_staff_correction_teaches_the_classifier(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+        let id = c["id"].as_i64().unwrap();
+        let station = app.token("station.hm").await;
+        let v: Value = app
+            .client()
+            .get(app.url(&format!("/api/v1/opinions/{id}")))
+            .bearer_auth(&station)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let suggested = v["category_suggested"].as_str().unwrap().to_owned();
+        let corrected = if suggested == "卫生计生" {
+            "商贸旅游"
+        } else {
+            "卫生计生"
+        };
+        let (s, v) = act(
+            &app,
+            &station,
+            id,
+            json!({"action": "accept", "category": corrected}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["category"], corrected);
+        let title = sample()["title"].as_str().unwrap().to_owned();
+        let body = sample()["body"].as_str().unwrap().to_owned();
+        let score = |p: &liaison_text::classify::Prediction| {
+            p.scores
+                .iter()
+                .find(|(l, _)| l == corrected)
+                .map(|(_, s)| *s)
+                .unwrap()
+        };
+        let before = score(&liaison_text::classify::embedded_model().predict(&title, &body));
+        let now = score(&app.state.classifier.read().unwrap().predict(&title, &body));
+        assert!(
+            now > before,
+            "the correction moved the model toward {corrected}: {before} → {now}"
+        );
+        // After a restart the corrections are replayed from the database.
+        *app.state.classifier.write().unwrap() = liaison_text::classify::embedded_model().clone();
+        assert_eq!(app.state.learn_corrections().await.unwrap(), 1);
+        let again = score(&app.state.classifier.read().unwrap().predict(&title, &body));
+        assert!((again - now).abs() < 1e-4, "replayed: {again} vs {now}");
+    }
+}

@@ -870,21 +870,10 @@ pub async fn act(
     let (action, input) = action_input(&b)?;
     // Existence and visibility first, so a stranger learns nothing.
     detail_for(&state, &user.auth.principal, id).await?;
-    {
-        let rules = state.rules.read().await;
-        opinions::act(
-            &state.db,
-            &state.keys,
-            &state.opinion_rules(&rules),
-            Acting::User(&user.auth.principal),
-            &user.ctx.actor(),
-            id,
-            action,
-            &input,
-        )
+    state
+        .act_on_opinion(&user.auth.principal, &user.ctx.actor(), id, action, &input)
         .await
         .map_err(act_error)?;
-    }
     Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
 }
 

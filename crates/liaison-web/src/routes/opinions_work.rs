@@ -1842,20 +1842,15 @@ async fn act(
             return refused(&state, &staff, loaded, f, form).await;
         }
     };
-    let outcome = {
-        let rules = state.rules.read().await;
-        opinions::act(
-            &state.db,
-            &state.keys,
-            &state.opinion_rules(&rules),
-            Acting::User(&staff.auth.principal),
+    let outcome = state
+        .act_on_opinion(
+            &staff.auth.principal,
             &staff.ctx.actor(),
             id,
             action,
             &input,
         )
-        .await
-    };
+        .await;
     match outcome {
         Ok(_) => Ok(
             Redirect::to(&format!("/work/opinions/{id}?notice={}", action.code())).into_response(),
