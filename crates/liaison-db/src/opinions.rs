@@ -985,19 +985,29 @@ async fn apply_decision(
         _ => String::new(),
     };
     let note = match action {
-        OpinionAction::Assign => format!(
-            "主办单位编号 {}{}",
-            input.unit_id.unwrap_or_default(),
-            if input.co_unit_ids.is_empty() {
-                String::new()
-            } else {
-                format!("，协办单位 {:?}", input.co_unit_ids)
+        OpinionAction::Assign => {
+            let mut names = Vec::new();
+            for u in input.unit_id.iter().chain(input.co_unit_ids.iter()) {
+                let n: Option<String> = on_tx!(tx, t => sqlx::query_scalar("SELECT name FROM handling_unit WHERE id = $1")
+                    .bind(*u).fetch_optional(t).await)?;
+                names.push(n.unwrap_or_else(|| format!("单位{u}")));
             }
-        ),
-        OpinionAction::Rate => input
-            .rating
-            .map(|r| r.label().to_owned())
-            .unwrap_or_default(),
+            match names.split_first() {
+                Some((lead, co)) if !co.is_empty() => {
+                    format!("主办单位：{lead}；协办单位：{}", co.join("、"))
+                }
+                Some((lead, _)) => format!("主办单位：{lead}"),
+                None => String::new(),
+            }
+        }
+        OpinionAction::Rate => match (
+            input.rating,
+            input.comment.as_deref().filter(|c| !c.trim().is_empty()),
+        ) {
+            (Some(r), Some(c)) => format!("{}：{c}", r.label()),
+            (Some(r), None) => r.label().to_owned(),
+            _ => String::new(),
+        },
         _ => reason,
     };
     event(

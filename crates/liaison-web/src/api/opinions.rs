@@ -148,6 +148,8 @@ pub struct TrackParams {
 pub struct PublicEvent {
     /// When (RFC 3339).
     pub at: String,
+    /// When, in China Standard Time for display (YYYY-MM-DD HH:MM).
+    pub at_local: String,
     /// What happened, in Chinese.
     pub label: String,
     /// State after.
@@ -215,6 +217,10 @@ pub async fn tracked_view(
         .await?
         .into_iter()
         .map(|e| PublicEvent {
+            at_local: crate::routes::admin::beijing_time(&e.at)
+                .chars()
+                .take(16)
+                .collect(),
             at: rfc3339(&e.at),
             label: e.label,
             state: e.to_state,

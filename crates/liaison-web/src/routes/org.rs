@@ -39,6 +39,9 @@ pub fn router() -> Router<AppState> {
             "/work/stations/{code}/edit",
             get(edit_station_form).post(update_station),
         )
+        .route("/work/stations/{code}/members", post(add_member))
+        .route("/work/stations/{code}/members/remove", post(remove_member))
+        .route("/work/stations/{code}/grids", post(save_grid))
         .route("/work/deputies", get(list_deputies))
         .route("/work/deputies/{code}", get(show_deputy))
         .route("/work/deputies/{code}/reveal", post(reveal_deputy_phone))
@@ -191,6 +194,7 @@ fn notice_text(n: &Option<String>) -> Option<String> {
 
 /// A station member as staff see it: phone masked.
 struct StaffMember {
+    index: usize,
     role: &'static str,
     name: String,
     phone: String,
@@ -205,7 +209,28 @@ struct StationPage {
     members: Vec<StaffMember>,
     deputies: Vec<DeputyItem>,
     points: Vec<StationItem>,
+    grids: Vec<GridView>,
     can_edit: bool,
+    roles: Vec<(&'static str, &'static str)>,
+    errors: Vec<FieldError>,
+}
+
+/// A grid as staff see it.
+struct GridView {
+    code: String,
+    name: String,
+    worker: String,
+    phone: String,
+    deputies: String,
+}
+
+impl StationPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
 }
 
 /// `GET /work/stations/{code}`.
@@ -220,7 +245,9 @@ async fn show_station(
     let members = directory::station_members(&state.db, station.id)
         .await?
         .into_iter()
-        .map(|m: MemberItem| StaffMember {
+        .enumerate()
+        .map(|(index, m): (usize, MemberItem)| StaffMember {
+            index,
             role: liaison_core::org::StationRole::parse(&m.role).map_or("", |r| r.label()),
             phone: m.masked_phone(&state.keys),
             name: m.name,
@@ -238,16 +265,327 @@ async fn show_station(
     )
     .await?
     .items;
+    station_page(
+        &state,
+        &staff,
+        station,
+        members,
+        deputies,
+        notice_text(&q.notice),
+        Vec::new(),
+    )
+    .await
+}
+
+async fn station_page(
+    state: &AppState,
+    staff: &Staff,
+    station: StationItem,
+    members: Vec<StaffMember>,
+    deputies: Vec<DeputyItem>,
+    notice: Option<String>,
+    errors: Vec<FieldError>,
+) -> PageResult {
     let points = directory::station_children(&state.db, station.id).await?;
+    let grids = station_rows(state, &station.code)
+        .await?
+        .grids
+        .into_iter()
+        .filter(|g| g.station_code == station.code)
+        .map(|g| GridView {
+            code: g.code,
+            name: g.name,
+            worker: g.worker_name,
+            phone: validate::mask_phone(&g.worker_phone),
+            deputies: g.deputy_codes.join("、"),
+        })
+        .collect();
     render(&StationPage {
-        layout: Layout::staff(&staff, station.name.clone(), "stations")
-            .with_notice(notice_text(&q.notice)),
+        layout: Layout::staff(staff, station.name.clone(), "stations").with_notice(notice),
         station,
         members,
         deputies,
         points,
+        grids,
         can_edit: true,
+        roles: liaison_core::org::StationRole::ALL
+            .iter()
+            .map(|r| (r.code(), r.label()))
+            .collect(),
+        errors,
     })
+}
+
+/// The station's own rows (members with clear phones, grids) for rewriting them.
+async fn station_rows(state: &AppState, code: &str) -> PageResult<Dataset> {
+    let s = directory::station_by_code(&state.db, code)
+        .await?
+        .ok_or(PageError::NotFound)?;
+    Ok(liaison_db::org::export_dataset(&state.db, &state.keys, &Scope::Station(s.id)).await?)
+}
+
+async fn members_of(
+    state: &AppState,
+    code: &str,
+) -> PageResult<Vec<liaison_core::dataset::StationMemberRow>> {
+    Ok(station_rows(state, code)
+        .await?
+        .station_members
+        .into_iter()
+        .filter(|m| m.station_code == code)
+        .collect())
+}
+
+async fn show_with_errors(
+    state: &AppState,
+    staff: &Staff,
+    station: StationItem,
+    errors: Vec<FieldError>,
+) -> PageResult {
+    let members = directory::station_members(&state.db, station.id)
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(index, m)| StaffMember {
+            index,
+            role: liaison_core::org::StationRole::parse(&m.role).map_or("", |r| r.label()),
+            phone: m.masked_phone(&state.keys),
+            name: m.name,
+            deputy_code: m.deputy_code,
+        })
+        .collect();
+    let deputies = directory::list_deputies(
+        &state.db,
+        None,
+        &DeputyFilter {
+            station_id: Some(station.id),
+            limit: 500,
+            ..Default::default()
+        },
+    )
+    .await?
+    .items;
+    station_page(state, staff, station, members, deputies, None, errors).await
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    role: String,
+    name: String,
+    phone: String,
+    #[serde(default)]
+    deputy_code: String,
+}
+
+/// `POST /work/stations/{code}/members` — adds a person to the station.
+async fn add_member(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<MemberForm>,
+) -> PageResult {
+    staff.require(ORG_ROLES)?;
+    let station = station_in_scope(&state, &staff, &code).await?;
+    let mut errs = Vec::new();
+    let role = liaison_core::org::StationRole::parse(&f.role);
+    if role.is_none() {
+        errs.push(FieldError::new("member_role", "请选择职务"));
+    }
+    let name = validate::required_text("member_name", "姓名", &f.name, 30).unwrap_or_else(|e| {
+        errs.push(e);
+        String::new()
+    });
+    let phone = validate::Phone::parse("member_phone", &f.phone)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    if !errs.is_empty() {
+        return show_with_errors(&state, &staff, station, errs).await;
+    }
+    let mut members = members_of(&state, &station.code).await?;
+    members.push(liaison_core::dataset::StationMemberRow {
+        station_code: station.code.clone(),
+        role: role.unwrap_or(liaison_core::org::StationRole::LiaisonOfficer),
+        name,
+        phone,
+        deputy_code: Some(f.deputy_code.trim().to_owned()).filter(|c| !c.is_empty()),
+    });
+    let data = Dataset {
+        station_members: members,
+        ..Default::default()
+    };
+    match liaison_db::org::load_dataset(
+        &state.db,
+        &state.keys,
+        &staff.ctx.actor(),
+        &data,
+        &mut |_, _| {},
+    )
+    .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/work/stations/{}?notice=saved", station.code)).into_response(),
+        ),
+        Err(e) => {
+            let errs = load_error(e)?;
+            show_with_errors(&state, &staff, station, errs).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RemoveForm {
+    index: usize,
+}
+
+/// `POST /work/stations/{code}/members/remove` — removes one person from the station.
+async fn remove_member(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<RemoveForm>,
+) -> PageResult {
+    staff.require(ORG_ROLES)?;
+    let station = station_in_scope(&state, &staff, &code).await?;
+    let mut members = members_of(&state, &station.code).await?;
+    if f.index >= members.len() {
+        return Err(PageError::BadRequest(
+            "该人员已不在名单中，请刷新页面后重试".into(),
+        ));
+    }
+    members.remove(f.index);
+    if members.is_empty() {
+        return Err(PageError::BadRequest(
+            "站点至少保留一名人员；请先添加新的站长或联络员，再删除".into(),
+        ));
+    }
+    let data = Dataset {
+        station_members: members,
+        ..Default::default()
+    };
+    liaison_db::org::load_dataset(
+        &state.db,
+        &state.keys,
+        &staff.ctx.actor(),
+        &data,
+        &mut |_, _| {},
+    )
+    .await
+    .map_err(|e| match e {
+        LoadError::Db(e) => PageError::from(e),
+        LoadError::Rows(r) => PageError::BadRequest(
+            r.iter()
+                .map(|x| x.message.clone())
+                .collect::<Vec<_>>()
+                .join("；"),
+        ),
+    })?;
+    Ok(Redirect::to(&format!("/work/stations/{}?notice=saved", station.code)).into_response())
+}
+
+#[derive(Deserialize)]
+struct GridForm {
+    grid_code: String,
+    grid_name: String,
+    grid_region: String,
+    worker_name: String,
+    worker_phone: String,
+    #[serde(default)]
+    grid_deputies: String,
+}
+
+/// `POST /work/stations/{code}/grids` — adds or updates a grid of the station.
+async fn save_grid(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<GridForm>,
+) -> PageResult {
+    staff.require(ORG_ROLES)?;
+    let station = station_in_scope(&state, &staff, &code).await?;
+    let mut errs = Vec::new();
+    let grid_code = validate::code("grid_code", &f.grid_code).unwrap_or_else(|e| {
+        errs.push(e);
+        String::new()
+    });
+    let name =
+        validate::required_text("grid_name", "网格名称", &f.grid_name, 50).unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    let worker = validate::required_text("worker_name", "网格员姓名", &f.worker_name, 30)
+        .unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    let phone = validate::Phone::parse("worker_phone", &f.worker_phone)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|e| {
+            errs.push(e);
+            String::new()
+        });
+    match directory::region_by_code(&state.db, f.grid_region.trim()).await? {
+        None => errs.push(FieldError::new(
+            "grid_region",
+            "所在村（社区）区划代码不存在",
+        )),
+        Some(r) => {
+            let station_region = directory::region(&state.db, station.region_id).await?;
+            if !r.path.starts_with(&station_region.path) {
+                errs.push(FieldError::new("grid_region", "网格须在本站所在区划内"));
+            }
+        }
+    }
+    if let Some(existing) = station_rows(&state, &station.code)
+        .await?
+        .grids
+        .iter()
+        .find(|g| g.code == grid_code)
+        && existing.station_code != station.code
+    {
+        errs.push(FieldError::new("grid_code", "该网格编码已被其他站点使用"));
+    }
+    if !errs.is_empty() {
+        return show_with_errors(&state, &staff, station, errs).await;
+    }
+    let deputy_codes = f
+        .grid_deputies
+        .split(['、', ';', '；', ',', '，', ' '])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let data = Dataset {
+        grids: vec![liaison_core::dataset::GridRow {
+            code: grid_code,
+            name,
+            region_code: f.grid_region.trim().to_owned(),
+            station_code: station.code.clone(),
+            worker_name: worker,
+            worker_phone: phone,
+            deputy_codes,
+        }],
+        ..Default::default()
+    };
+    match liaison_db::org::load_dataset(
+        &state.db,
+        &state.keys,
+        &staff.ctx.actor(),
+        &data,
+        &mut |_, _| {},
+    )
+    .await
+    {
+        Ok(_) => Ok(
+            Redirect::to(&format!("/work/stations/{}?notice=saved", station.code)).into_response(),
+        ),
+        Err(e) => {
+            let errs = load_error(e)?;
+            show_with_errors(&state, &staff, station, errs).await
+        }
+    }
 }
 
 /// The station form as typed (kept on errors).

@@ -17,6 +17,8 @@ const STEP_WAIT: Duration = Duration::from_secs(20);
 
 /// The citizen's phone number; the last four digits open the tracking page.
 const PHONE_NO: &str = "13812345678";
+/// The title the citizen gives; the tracking page heads its result with it.
+const TITLE: &str = "3号楼楼道灯坏了";
 /// The handling unit the clerk assigns to (JJ-ZJ in the fixture).
 const UNIT_NAME: &str = "椒江区住房和城乡建设局";
 
@@ -159,7 +161,7 @@ async fn track(page: &Page, tracking_no: &str) {
         "main form[method=get][action='/track'] button[type=submit]",
     )
     .await;
-    wait_for_text(page, "#status-h", "楼道").await;
+    wait_for_text(page, "#status-h", TITLE).await;
     let (fits, m) = page.fits_viewport().await;
     assert!(fits, "the tracking page scrolls sideways on a phone: {m}");
 }
@@ -214,7 +216,7 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
             "东山社区3号楼楼道的灯坏了一个多月，晚上上下楼看不见，老人已经摔倒过一次，希望尽快修好。",
         )
         .await;
-        page.fill("title", "3号楼楼道灯坏了").await;
+        page.fill("title", TITLE).await;
         page.fill("place", "海门街道东山社区3号楼").await;
         page.fill("name", "王小明").await;
         page.fill("phone", PHONE_NO).await;
@@ -345,10 +347,16 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
                 "the clerk's item page does not show the citizen's rating comment; 办理记录 reads:\n{timeline}"
             ));
         }
-        let assigned = timeline.lines().find(|l| l.contains("交办")).unwrap_or_default();
-        if !timeline.contains(UNIT_NAME) {
+        // The entry's note is on the line after its heading.
+        let assigned: Vec<&str> = timeline
+            .lines()
+            .skip_while(|l| !l.contains(" 交办 "))
+            .take(2)
+            .collect();
+        if !assigned.iter().any(|l| l.contains(UNIT_NAME)) {
             defects.push(format!(
-                "the 交办 entry of 办理记录 does not name the unit ({UNIT_NAME}): “{assigned}”"
+                "the 交办 entry of 办理记录 does not name the unit ({UNIT_NAME}): “{}”",
+                assigned.join(" / ")
             ));
         }
         let rehandle = action_form(&page, "rehandle").await;
@@ -419,6 +427,17 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
         ];
         assert_eq!(steps, expected, "the public timeline");
         page.screenshot("14-closed").await;
+        // Citizens read times as the staff pages show them: China time, to the minute.
+        let times = page.texts("main ol.timeline li span.muted").await;
+        if let Some(raw) = times.iter().find(|t| t.contains('T') || t.ends_with('Z')) {
+            defects.push(format!(
+                "the public timeline on /track shows machine time stamps (UTC), e.g. “{raw}”, \
+                 where the staff pages show “YYYY-MM-DD HH:MM” in China time"
+            ));
+        }
+        page.eval("document.querySelector('main ol.timeline').scrollIntoView()")
+            .await;
+        page.screenshot("15-timeline").await;
         lap("closed");
         assert!(
             defects.is_empty(),
