@@ -34,6 +34,7 @@ backend_tests!(
     account_admin_creates_and_resets_accounts,
     import_of_a_bad_workbook_writes_nothing,
     import_and_export_round_trip_through_the_workbench,
+    station_staff_maintain_their_people_and_grids,
 );
 
 async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -951,4 +952,96 @@ async fn import_and_export_round_trip_through_the_workbench(b: Backend) {
     .await
     .unwrap();
     assert!(audit[0].summary.contains("核对代表名册"));
+}
+
+async fn station_staff_maintain_their_people_and_grids(b: Backend) {
+    let Some(app) = spawn(b).await else { return };
+    let c = app.login("station.hm").await;
+    let token = app.csrf(&c, "/work/stations/JJ-HM").await;
+    let bad = c
+        .post(app.url("/work/stations/JJ-HM/members"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("role", "liaison_officer"),
+            ("name", "刘联络"),
+            ("phone", "123"),
+            ("deputy_code", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(bad.contains("请填写正确的11位中国大陆手机号码"));
+    let r = c
+        .post(app.url("/work/stations/JJ-HM/members"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("role", "liaison_officer"),
+            ("name", "刘联络"),
+            ("phone", "13911112222"),
+            ("deputy_code", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/work/stations/JJ-HM?notice=saved");
+    let page = text(c.get(app.url("/work/stations/JJ-HM")).send().await.unwrap()).await;
+    assert!(page.contains("刘联络") && page.contains("139****2222"));
+    let r = c
+        .post(app.url("/work/stations/JJ-HM/members/remove"))
+        .form(&[("_csrf", token.as_str()), ("index", "1")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let page = text(c.get(app.url("/work/stations/JJ-HM")).send().await.unwrap()).await;
+    assert!(!page.contains("刘联络") && page.contains("王站长"));
+    let r = c
+        .post(app.url("/work/stations/JJ-HM/grids"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("grid_code", "JJ-HM-G2"),
+            ("grid_name", "东山社区第2网格"),
+            ("grid_region", "331002001001"),
+            ("worker_name", "孙网格"),
+            ("worker_phone", "13622223333"),
+            ("grid_deputies", "JJ-D1、JJ-D2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection(), "{}", r.status());
+    let page = text(c.get(app.url("/work/stations/JJ-HM")).send().await.unwrap()).await;
+    assert!(page.contains("东山社区第2网格") && page.contains("JJ-D1、JJ-D2"));
+    let foreign = c
+        .post(app.url("/work/stations/JJ-HM/grids"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("grid_code", "JJ-HM-G3"),
+            ("grid_name", "外区网格"),
+            ("grid_region", "331003001"),
+            ("worker_name", "某"),
+            ("worker_phone", "13622224444"),
+            ("grid_deputies", ""),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(foreign.contains("网格须在本站所在区划内"));
+    let audit = liaison_db::audit::list(
+        &app.db,
+        &liaison_db::audit::AuditQuery {
+            entity: Some("station_member".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(audit.len() >= 2, "member changes are audited");
 }
