@@ -108,6 +108,27 @@ async fn station_in_scope(state: &AppState, staff: &Staff, code: &str) -> PageRe
     if ok { Ok(station) } else { Err(out_of_scope()) }
 }
 
+/// Saves rows through the one audited write path; row problems come back as field errors to
+/// show next to the form.
+async fn save_rows(
+    state: &AppState,
+    staff: &Staff,
+    data: &Dataset,
+) -> PageResult<Result<(), Vec<FieldError>>> {
+    match liaison_db::org::load_dataset(
+        &state.db,
+        &state.keys,
+        &staff.ctx.actor(),
+        data,
+        &mut |_, _| {},
+    )
+    .await
+    {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => Ok(Err(load_error(e)?)),
+    }
+}
+
 fn load_error(e: LoadError) -> Result<Vec<FieldError>, PageError> {
     match e {
         LoadError::Rows(rows) => Ok(rows
@@ -416,22 +437,11 @@ async fn add_member(
         station_members: members,
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => Ok(
+    match save_rows(&state, &staff, &data).await? {
+        Ok(()) => Ok(
             Redirect::to(&format!("/work/stations/{}?notice=saved", station.code)).into_response(),
         ),
-        Err(e) => {
-            let errs = load_error(e)?;
-            show_with_errors(&state, &staff, station, errs).await
-        }
+        Err(errs) => show_with_errors(&state, &staff, station, errs).await,
     }
 }
 
@@ -569,22 +579,11 @@ async fn save_grid(
         }],
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => Ok(
+    match save_rows(&state, &staff, &data).await? {
+        Ok(()) => Ok(
             Redirect::to(&format!("/work/stations/{}?notice=saved", station.code)).into_response(),
         ),
-        Err(e) => {
-            let errs = load_error(e)?;
-            show_with_errors(&state, &staff, station, errs).await
-        }
+        Err(errs) => show_with_errors(&state, &staff, station, errs).await,
     }
 }
 
@@ -783,18 +782,7 @@ async fn save_station(
         stations: vec![row],
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => Ok(Ok(())),
-        Err(e) => Ok(Err(load_error(e)?)),
-    }
+    save_rows(state, staff, &data).await
 }
 
 /// `POST /work/stations/new`.
@@ -1248,22 +1236,11 @@ async fn update_deputy(
         deputies: vec![row],
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => {
+    match save_rows(&state, &staff, &data).await? {
+        Ok(()) => {
             Ok(Redirect::to(&format!("/work/deputies/{}?notice=saved", d.code)).into_response())
         }
-        Err(e) => {
-            let errs = load_error(e)?;
-            render(&deputy_form_page(&staff, d.code, form, errs))
-        }
+        Err(errs) => render(&deputy_form_page(&staff, d.code, form, errs)),
     }
 }
 
@@ -1454,18 +1431,7 @@ async fn save_unit(
         }],
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => Ok(Ok(())),
-        Err(e) => Ok(Err(load_error(e)?)),
-    }
+    save_rows(state, staff, &data).await
 }
 
 /// `POST /work/units/new`.
@@ -1675,22 +1641,13 @@ async fn create_region(
         }],
         ..Default::default()
     };
-    match liaison_db::org::load_dataset(
-        &state.db,
-        &state.keys,
-        &staff.ctx.actor(),
-        &data,
-        &mut |_, _| {},
-    )
-    .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!(
+    match save_rows(&state, &staff, &data).await? {
+        Ok(()) => Ok(Redirect::to(&format!(
             "/work/regions?region={}&notice=created",
             parent.code
         ))
         .into_response()),
-        Err(e) => {
-            let errs = load_error(e)?;
+        Err(errs) => {
             regions_page(
                 &state,
                 &staff,
