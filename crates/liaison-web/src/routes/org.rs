@@ -263,6 +263,16 @@ async fn show_station(
 ) -> PageResult {
     staff.require(ORG_ROLES)?;
     let station = station_in_scope(&state, &staff, &code).await?;
+    station_page(&state, &staff, station, notice_text(&q.notice), Vec::new()).await
+}
+
+async fn station_page(
+    state: &AppState,
+    staff: &Staff,
+    station: StationItem,
+    notice: Option<String>,
+    errors: Vec<FieldError>,
+) -> PageResult {
     let members = directory::station_members(&state.db, station.id)
         .await?
         .into_iter()
@@ -286,27 +296,6 @@ async fn show_station(
     )
     .await?
     .items;
-    station_page(
-        &state,
-        &staff,
-        station,
-        members,
-        deputies,
-        notice_text(&q.notice),
-        Vec::new(),
-    )
-    .await
-}
-
-async fn station_page(
-    state: &AppState,
-    staff: &Staff,
-    station: StationItem,
-    members: Vec<StaffMember>,
-    deputies: Vec<DeputyItem>,
-    notice: Option<String>,
-    errors: Vec<FieldError>,
-) -> PageResult {
     let points = directory::station_children(&state.db, station.id).await?;
     let grids = station_rows(state, &station.code)
         .await?
@@ -363,30 +352,7 @@ async fn show_with_errors(
     station: StationItem,
     errors: Vec<FieldError>,
 ) -> PageResult {
-    let members = directory::station_members(&state.db, station.id)
-        .await?
-        .into_iter()
-        .enumerate()
-        .map(|(index, m)| StaffMember {
-            index,
-            role: liaison_core::org::StationRole::parse(&m.role).map_or("", |r| r.label()),
-            phone: m.masked_phone(&state.keys),
-            name: m.name,
-            deputy_code: m.deputy_code,
-        })
-        .collect();
-    let deputies = directory::list_deputies(
-        &state.db,
-        None,
-        &DeputyFilter {
-            station_id: Some(station.id),
-            limit: 500,
-            ..Default::default()
-        },
-    )
-    .await?
-    .items;
-    station_page(state, staff, station, members, deputies, None, errors).await
+    station_page(state, staff, station, None, errors).await
 }
 
 #[derive(Deserialize)]
