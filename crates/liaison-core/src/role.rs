@@ -17,6 +17,7 @@ coded_enum!(
         Deputy => ("deputy", "人大代表"),
         UnitOfficer => ("unit_officer", "承办单位经办人"),
         UnitLead => ("unit_lead", "承办单位负责人"),
+        GridWorker => ("grid_worker", "网格员"),
         Citizen => ("citizen", "群众"),
     }
 );
@@ -44,7 +45,8 @@ impl Role {
                 ScopeKind::None
             }
             Role::CityStaff | Role::CountyStaff | Role::TownshipStaff => ScopeKind::Region,
-            Role::StationStaff => ScopeKind::Station,
+            // A grid worker belongs to the station of their grid: opinions they record go there.
+            Role::StationStaff | Role::GridWorker => ScopeKind::Station,
             Role::Deputy => ScopeKind::Deputy,
             Role::UnitOfficer | Role::UnitLead => ScopeKind::Unit,
         }

@@ -43,6 +43,9 @@ pub enum Scope {
     Unit(i64),
     /// One deputy's own records.
     Deputy(i64),
+    /// Only the records this account entered (a grid worker sees the opinions they recorded
+    /// for citizens, not the rest of the station's).
+    EnteredBy(i64),
     /// No business data (security and audit administrators, citizens).
     Nothing,
 }
@@ -57,6 +60,10 @@ impl Principal {
                 None => Scope::Nothing,
             },
             Role::StationStaff => self.station_id.map_or(Scope::Nothing, Scope::Station),
+            Role::GridWorker => match self.station_id {
+                Some(_) => Scope::EnteredBy(self.user_id),
+                None => Scope::Nothing,
+            },
             Role::UnitOfficer | Role::UnitLead => self.unit_id.map_or(Scope::Nothing, Scope::Unit),
             Role::Deputy => self.deputy_id.map_or(Scope::Nothing, Scope::Deputy),
             Role::SecurityAdmin | Role::AuditAdmin | Role::Citizen => Scope::Nothing,
@@ -97,6 +104,7 @@ mod tests {
         assert_eq!(p(Role::StationStaff).scope(), Scope::Station(9));
         assert_eq!(p(Role::UnitLead).scope(), Scope::Unit(3));
         assert_eq!(p(Role::Deputy).scope(), Scope::Deputy(4));
+        assert_eq!(p(Role::GridWorker).scope(), Scope::EnteredBy(1));
         for r in [Role::SecurityAdmin, Role::AuditAdmin, Role::Citizen] {
             assert_eq!(p(r).scope(), Scope::Nothing, "{r}");
         }

@@ -141,22 +141,42 @@ const SET_HEAD: &str = "UPDATE audit_head SET last_id = $1, last_mac = $2 WHERE 
 /// Appends a record inside `tx`. The head row is locked (PostgreSQL `FOR UPDATE`; SQLite's
 /// `BEGIN IMMEDIATE` already holds the write lock), so concurrent writers chain in order.
 pub async fn append(tx: &mut Tx, keys: &Keys, actor: &Actor, e: Entry<'_>) -> DbResult<i64> {
-    let (_, prev_mac): (i64, String) = match &mut tx.inner {
+    let ids = append_many(tx, keys, &[(actor, e)]).await?;
+    Ok(ids[0])
+}
+
+/// Appends several records inside `tx`, in order, reading and moving the chain head once: a
+/// batch of intakes holds the head lock for one round trip instead of one per record.
+pub async fn append_many(
+    tx: &mut Tx,
+    keys: &Keys,
+    entries: &[(&Actor, Entry<'_>)],
+) -> DbResult<Vec<i64>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (_, mut prev_mac): (i64, String) = match &mut tx.inner {
         crate::db::TxInner::Sqlite(t) => sqlx::query_as(HEAD_SQLITE).fetch_one(&mut **t).await?,
         crate::db::TxInner::Postgres(t) => sqlx::query_as(HEAD_PG).fetch_one(&mut **t).await?,
     };
-    let at = now();
-    let before = e.before.as_ref().map(|v| v.to_string());
-    let after = e.after.as_ref().map(|v| v.to_string());
-    let id: i64 = on_tx!(tx, t => sqlx::query_scalar(INSERT)
-        .bind(at).bind(actor.user_id).bind(&actor.name).bind(&actor.role)
-        .bind(e.action).bind(e.entity).bind(&e.entity_id).bind(&e.summary)
-        .bind(&before).bind(&after).bind(&actor.ip).bind(&prev_mac)
-        .fetch_one(t).await)?;
-    let mac = keys.audit_mac(&prev_mac, &canonical(id, &at, actor, &e, &before, &after));
-    on_tx!(tx, t => sqlx::query(SET_MAC).bind(&mac).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
-    on_tx!(tx, t => sqlx::query(SET_HEAD).bind(id).bind(&mac).execute(t).await.map(|r| r.rows_affected()))?;
-    Ok(id)
+    let mut ids = Vec::with_capacity(entries.len());
+    for (actor, e) in entries {
+        let at = now();
+        let before = e.before.as_ref().map(|v| v.to_string());
+        let after = e.after.as_ref().map(|v| v.to_string());
+        let id: i64 = on_tx!(tx, t => sqlx::query_scalar(INSERT)
+            .bind(at).bind(actor.user_id).bind(&actor.name).bind(&actor.role)
+            .bind(e.action).bind(e.entity).bind(&e.entity_id).bind(&e.summary)
+            .bind(&before).bind(&after).bind(&actor.ip).bind(&prev_mac)
+            .fetch_one(t).await)?;
+        let mac = keys.audit_mac(&prev_mac, &canonical(id, &at, actor, e, &before, &after));
+        on_tx!(tx, t => sqlx::query(SET_MAC).bind(&mac).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
+        ids.push(id);
+        prev_mac = mac;
+    }
+    let last = *ids.last().expect("not empty");
+    on_tx!(tx, t => sqlx::query(SET_HEAD).bind(last).bind(&prev_mac).execute(t).await.map(|r| r.rows_affected()))?;
+    Ok(ids)
 }
 
 /// Filters for reading the log.

@@ -19,8 +19,12 @@ use std::collections::HashMap;
 pub struct Page<T> {
     /// Items of this page.
     pub items: Vec<T>,
-    /// Matching rows in all pages.
+    /// Matching rows in all pages — or, when `total_capped`, a lower bound.
     pub total: i64,
+    /// The count stopped at a cap: there are more than `total` matching rows. Counting every
+    /// match of a common search word in a million rows costs seconds and nobody reads past the
+    /// first pages, so long lists say “1000+” instead.
+    pub total_capped: bool,
     /// Cursor for the next page, if any.
     pub next: Option<String>,
 }
@@ -32,7 +36,12 @@ fn page<T>(mut items: Vec<T>, total: i64, limit: i64, id: impl Fn(&T) -> i64) ->
     } else {
         None
     };
-    Page { items, total, next }
+    Page {
+        items,
+        total,
+        total_capped: false,
+        next,
+    }
 }
 
 /// A node of the region tree.
@@ -209,6 +218,7 @@ fn station_where(s: &mut Sql, scope: Option<&Scope>, f: &StationFilter) {
                 station_id: Some("s.id"),
                 // A deputy sees the station they are resident at.
                 deputy_id: Some("(SELECT MIN(dd.id) FROM deputy dd WHERE dd.station_id = s.id)"),
+                entered_by: None,
                 unit_id: None,
             },
         );
@@ -396,6 +406,7 @@ fn deputy_where(s: &mut Sql, scope: Option<&Scope>, f: &DeputyFilter) {
                 region_path: Some("r.path"),
                 station_id: Some("d.station_id"),
                 deputy_id: Some("d.id"),
+                entered_by: None,
                 unit_id: None,
             },
         );

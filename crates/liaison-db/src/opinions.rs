@@ -339,7 +339,12 @@ pub fn actors_for(
                 }
             }
         }
-        Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin | Role::Citizen => {}
+        // Grid workers record opinions for citizens; the station handles them.
+        Role::GridWorker
+        | Role::SystemAdmin
+        | Role::SecurityAdmin
+        | Role::AuditAdmin
+        | Role::Citizen => {}
     }
     out.dedup();
     out
@@ -355,6 +360,7 @@ pub fn visible_to(
     !actors_for(p, o, units, station_parent).is_empty()
         || matches!(p.role, Role::UnitOfficer | Role::UnitLead)
             && units.iter().any(|u| Some(u.unit_id) == p.unit_id)
+        || p.role == Role::GridWorker && o.entered_by == Some(p.user_id)
 }
 
 /// A timeline event.
@@ -486,56 +492,179 @@ pub async fn create(
     actor: &Actor,
     new: &NewOpinion,
 ) -> DbResult<Created> {
-    if let Some(key) = &new.idempotency_key
-        && let Some(c) = replayed(db, key).await?
-    {
-        return Ok(c);
+    create_batch(db, keys, rules, &[(actor, new)])
+        .await
+        .pop()
+        .expect("one result per submission")
+}
+
+/// Receives several opinions in one transaction (group commit: one durable commit and one
+/// audit-chain step for submissions that arrived together), each exactly as [`create`] would,
+/// returning one result per submission in order. If the batch as a whole fails, every
+/// submission is retried on its own so that one bad submission cannot lose the others.
+pub async fn create_batch(
+    db: &Db,
+    keys: &Keys,
+    rules: &Rules<'_>,
+    items: &[(&Actor, &NewOpinion)],
+) -> Vec<DbResult<Created>> {
+    match create_together(db, keys, rules, items).await {
+        Ok(results) => results,
+        Err(e) if items.len() > 1 => {
+            tracing::warn!(error = %e, size = items.len(), "intake batch failed; retrying one by one");
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(match create_together(db, keys, rules, &[*item]).await {
+                    Ok(mut one) => one.pop().expect("one result"),
+                    Err(e) => Err(e),
+                });
+            }
+            out
+        }
+        Err(e) => vec![Err(e)],
     }
-    let mut ctx = rules.context(None);
-    ctx.urgency = Urgency::parse(&new.urgency).unwrap_or(Urgency::Normal);
-    let decision = workflow::start(&OPINION_RULES, &ctx);
-    let region_path: String = {
+}
+
+/// What [`create_batch`] does in one transaction. Errors of single submissions that need no
+/// rollback (unknown station) are returned per item; anything else fails the transaction.
+async fn create_together(
+    db: &Db,
+    keys: &Keys,
+    rules: &Rules<'_>,
+    items: &[(&Actor, &NewOpinion)],
+) -> DbResult<Vec<DbResult<Created>>> {
+    use std::collections::HashMap;
+    // Earlier submissions with the same idempotency keys, in one query.
+    let keys_given: Vec<&String> = items
+        .iter()
+        .filter_map(|(_, n)| n.idempotency_key.as_ref())
+        .collect();
+    let mut earlier: HashMap<String, Created> = HashMap::new();
+    if !keys_given.is_empty() {
         let mut s = Sql::new(
-            "SELECT r.path FROM station s JOIN region r ON r.id = s.region_id WHERE s.id = ",
+            "SELECT idempotency_key, id, tracking_no FROM opinion WHERE idempotency_key IN (",
         );
-        s.bind(new.station_id);
-        let row: Option<(String,)> = s.fetch_optional(db).await?;
-        row.ok_or_else(|| DbError::Invalid("联络站不存在".into()))?
-            .0
-    };
-    for attempt in 0..5 {
-        let mut tx = db.begin().await?;
+        for (i, k) in keys_given.iter().enumerate() {
+            if i > 0 {
+                s.push(",");
+            }
+            s.bind((*k).clone());
+        }
+        s.push(")");
+        let rows: Vec<(String, i64, String)> = s.fetch_all(db).await?;
+        for (k, id, tracking_no) in rows {
+            earlier.insert(
+                k,
+                Created {
+                    id,
+                    tracking_no,
+                    replayed: true,
+                },
+            );
+        }
+    }
+    // Region paths of the stations, in one query.
+    let mut paths: HashMap<i64, String> = HashMap::new();
+    {
+        let mut s = Sql::new(
+            "SELECT s.id, r.path FROM station s JOIN region r ON r.id = s.region_id WHERE s.id IN (",
+        );
+        let mut ids: Vec<i64> = items.iter().map(|(_, n)| n.station_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                s.push(",");
+            }
+            s.bind(*id);
+        }
+        s.push(")");
+        let rows: Vec<(i64, String)> = s.fetch_all(db).await?;
+        paths.extend(rows);
+    }
+
+    let mut results: Vec<DbResult<Created>> = Vec::with_capacity(items.len());
+    let mut audits: Vec<(&Actor, Entry<'static>)> = Vec::new();
+    let mut tx = db.begin().await?;
+    for (actor, new) in items {
+        if let Some(key) = &new.idempotency_key
+            && let Some(c) = earlier.get(key)
+        {
+            results.push(Ok(c.clone()));
+            continue;
+        }
+        let Some(region_path) = paths.get(&new.station_id) else {
+            results.push(Err(DbError::Invalid("联络站不存在".into())));
+            continue;
+        };
+        let mut ctx = rules.context(None);
+        ctx.urgency = Urgency::parse(&new.urgency).unwrap_or(Urgency::Normal);
+        let decision = workflow::start(&OPINION_RULES, &ctx);
+        // The first deadlines go into the row itself: one row version per intake.
+        let clock = decision.to.clock();
+        let (mut due_kind, mut due_on, mut reply_due_on) = (None, None, None);
+        for e in &decision.effects {
+            if let Effect::SetDue { kind, due_on: d } = e {
+                if *kind == DueKind::Reply {
+                    reply_due_on = Some(*d);
+                }
+                if Some(*kind) == clock {
+                    due_kind = Some(kind.code());
+                    due_on = Some(*d);
+                }
+            }
+        }
         let at = now();
-        let no = tracking_no(rules.today);
-        let inserted: Result<i64, DbError> = on_tx!(tx, t => sqlx::query_scalar(
-            "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
-             place, category_suggested, category_confidence, urgency, submitter_name_enc, \
-             submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-             entered_by, idempotency_key, search_text, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$22) \
-             RETURNING id")
-            .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(&region_path).bind(&new.channel)
-            .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
-            .bind(new.category_confidence).bind(&new.urgency).bind(keys.encrypt(&new.name))
-            .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
-            .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
-            .bind(&new.idempotency_key).bind(&new.search_text).bind(at)
-            .fetch_one(t).await).map_err(DbError::from);
-        let id = match inserted {
-            Ok(id) => id,
-            Err(DbError::Conflict { constraint }) => {
-                drop(tx);
-                if let Some(key) = &new.idempotency_key
-                    && let Some(c) = replayed(db, key).await?
-                {
-                    return Ok(c);
+        // Ok: inserted as (id, tracking number); Err: the same key committed meanwhile.
+        let mut outcome: Option<Result<(i64, String), Created>> = None;
+        for _ in 0..8 {
+            let no = tracking_no(rules.today);
+            // A clash (tracking number, or the idempotency key of a submission that committed
+            // meanwhile or came twice in this batch) inserts nothing instead of aborting the
+            // batch's transaction.
+            let id: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
+                "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
+                 place, category_suggested, category_confidence, urgency, submitter_name_enc, \
+                 submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
+                 entered_by, idempotency_key, search_text, due_kind, due_on, reply_due_on, created_at, updated_at) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25) \
+                 ON CONFLICT DO NOTHING RETURNING id")
+                .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(region_path).bind(&new.channel)
+                .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
+                .bind(new.category_confidence).bind(&new.urgency).bind(keys.encrypt(&new.name))
+                .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
+                .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
+                .bind(&new.idempotency_key).bind(&new.search_text).bind(due_kind).bind(due_on)
+                .bind(reply_due_on).bind(at)
+                .fetch_optional(t).await)?;
+            if let Some(id) = id {
+                outcome = Some(Ok((id, no)));
+                break;
+            }
+            if let Some(key) = &new.idempotency_key {
+                let row: Option<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
+                    "SELECT id, tracking_no FROM opinion WHERE idempotency_key = $1")
+                    .bind(key).fetch_optional(t).await)?;
+                if let Some((id, tracking_no)) = row {
+                    outcome = Some(Err(Created {
+                        id,
+                        tracking_no,
+                        replayed: true,
+                    }));
+                    break;
                 }
-                if attempt == 4 {
-                    return Err(DbError::Conflict { constraint });
-                }
+            }
+        }
+        let (id, no) = match outcome {
+            Some(Ok(inserted)) => inserted,
+            Some(Err(earlier)) => {
+                results.push(Ok(earlier));
                 continue;
             }
-            Err(e) => return Err(e),
+            None => {
+                results.push(Err(DbError::Invalid("无法生成受理编号，请重试".into())));
+                continue;
+            }
         };
         if let TxInner::Sqlite(t) = &mut tx.inner {
             sqlx::query("INSERT INTO opinion_fts (rowid, search_text) VALUES ($1, $2)")
@@ -549,15 +678,37 @@ pub async fn create(
                 "INSERT INTO opinion_photo (opinion_id, mime, width, height, data, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
                 .bind(id).bind(mime).bind(*w).bind(*h).bind(bytes).bind(at).execute(t).await.map(|_| ()))?;
         }
-        let o = get_tx(&mut tx, id).await?;
-        apply_effects(
-            &mut tx,
-            &o,
-            &decision.effects,
-            &ActionInput::default(),
-            decision.to.clock(),
-        )
-        .await?;
+        let target = NotifyTarget {
+            id,
+            station_id: new.station_id,
+            deputy_id: new.deputy_id,
+            lead_unit_id: None,
+            region_path,
+            tracking_no: &no,
+            title: &new.title,
+            has_phone: !new.phone.is_empty(),
+        };
+        for e in &decision.effects {
+            match e {
+                Effect::SetDue { .. } => {}
+                Effect::Notify { whom, template } => {
+                    notify(&mut tx, &target, *whom, template, None).await?;
+                }
+                other => {
+                    // The opinion rule set starts with a deadline and a notification only; a
+                    // rule set that starts with more goes through the general path.
+                    let o = get_tx(&mut tx, id).await?;
+                    apply_effects(
+                        &mut tx,
+                        &o,
+                        std::slice::from_ref(other),
+                        &ActionInput::default(),
+                        clock,
+                    )
+                    .await?;
+                }
+            }
+        }
         event(
             &mut tx,
             actor,
@@ -570,10 +721,8 @@ pub async fn create(
             "",
         )
         .await?;
-        audit::append(
-            &mut tx,
-            keys,
-            actor,
+        audits.push((
+            *actor,
             Entry {
                 action: "create",
                 entity: "opinion",
@@ -586,27 +735,16 @@ pub async fn create(
                     "photos": new.photos.len(),
                 })),
             },
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(Created {
+        ));
+        results.push(Ok(Created {
             id,
             tracking_no: no,
             replayed: false,
-        });
+        }));
     }
-    Err(DbError::Invalid("无法生成受理编号，请重试".into()))
-}
-
-async fn replayed(db: &Db, key: &str) -> DbResult<Option<Created>> {
-    let mut s = Sql::new("SELECT id, tracking_no FROM opinion WHERE idempotency_key = ");
-    s.bind(key);
-    let row: Option<(i64, String)> = s.fetch_optional(db).await?;
-    Ok(row.map(|(id, tracking_no)| Created {
-        id,
-        tracking_no,
-        replayed: true,
-    }))
+    audit::append_many(&mut tx, keys, &audits).await?;
+    tx.commit().await?;
+    Ok(results)
 }
 
 #[expect(
@@ -1052,6 +1190,72 @@ async fn apply_decision(
     Ok(())
 }
 
+/// What a notification about an opinion needs to know of it.
+struct NotifyTarget<'a> {
+    id: i64,
+    station_id: i64,
+    deputy_id: Option<i64>,
+    lead_unit_id: Option<i64>,
+    region_path: &'a str,
+    tracking_no: &'a str,
+    title: &'a str,
+    has_phone: bool,
+}
+
+/// Queues the notification of `whom` in the outbox: in-app for staff, SMS for the submitter
+/// (and the submitters of duplicates merged into this item, who hear what it hears).
+async fn notify(
+    tx: &mut Tx,
+    o: &NotifyTarget<'_>,
+    whom: WfActor,
+    template: &str,
+    unit_id: Option<i64>,
+) -> DbResult<()> {
+    let at = now();
+    let recipient = match whom {
+        WfActor::StationStaff => format!("station:{}", o.station_id),
+        WfActor::Deputy => match o.deputy_id {
+            Some(d) => format!("deputy:{d}"),
+            None => format!("station:{}", o.station_id),
+        },
+        WfActor::LeadUnit | WfActor::UnitLead => {
+            format!("unit:{}", unit_id.or(o.lead_unit_id).unwrap_or_default())
+        }
+        WfActor::CoUnit => format!("co_units:{}", o.id),
+        WfActor::Supervisor => format!("region:{}", o.region_path),
+        WfActor::Submitter => format!("submitter:{}", o.id),
+        WfActor::Cosigner | WfActor::System => return Ok(()),
+    };
+    let channel = if whom == WfActor::Submitter {
+        "sms"
+    } else {
+        "inapp"
+    };
+    if whom == WfActor::Submitter {
+        let children: Vec<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
+            "SELECT id, tracking_no FROM opinion WHERE master_id = $1 AND submitter_phone_enc <> ''")
+            .bind(o.id).fetch_all(t).await)?;
+        for (child, no) in children {
+            let payload = serde_json::json!({"tracking_no": no, "title": o.title}).to_string();
+            on_tx!(tx, t => sqlx::query(
+                "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
+                 attempts, next_attempt_at, created_at) VALUES ('sms',$1,$2,$3,$4,'pending',0,$5,$5)")
+                .bind(format!("submitter:{child}")).bind(template).bind(&payload).bind(child).bind(at)
+                .execute(t).await.map(|_| ()))?;
+        }
+        if !o.has_phone {
+            return Ok(());
+        }
+    }
+    let payload = serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
+         attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,'pending',0,$6,$6)")
+        .bind(channel).bind(&recipient).bind(template).bind(&payload).bind(o.id).bind(at)
+        .execute(t).await.map(|_| ()))?;
+    Ok(())
+}
+
 async fn apply_effects(
     tx: &mut Tx,
     o: &Opinion,
@@ -1075,53 +1279,17 @@ async fn apply_effects(
                 }
             }
             Effect::Notify { whom, template } => {
-                let recipient = match whom {
-                    WfActor::StationStaff => format!("station:{}", o.station_id),
-                    WfActor::Deputy => match o.deputy_id {
-                        Some(d) => format!("deputy:{d}"),
-                        None => format!("station:{}", o.station_id),
-                    },
-                    WfActor::LeadUnit | WfActor::UnitLead => {
-                        format!(
-                            "unit:{}",
-                            input.unit_id.or(o.lead_unit_id).unwrap_or_default()
-                        )
-                    }
-                    WfActor::CoUnit => format!("co_units:{}", o.id),
-                    WfActor::Supervisor => format!("region:{}", o.region_path),
-                    WfActor::Submitter => format!("submitter:{}", o.id),
-                    WfActor::Cosigner | WfActor::System => continue,
+                let target = NotifyTarget {
+                    id: o.id,
+                    station_id: o.station_id,
+                    deputy_id: o.deputy_id,
+                    lead_unit_id: o.lead_unit_id,
+                    region_path: &o.region_path,
+                    tracking_no: &o.tracking_no,
+                    title: &o.title,
+                    has_phone: !o.submitter_phone_enc.is_empty(),
                 };
-                let channel = if *whom == WfActor::Submitter {
-                    "sms"
-                } else {
-                    "inapp"
-                };
-                if *whom == WfActor::Submitter {
-                    // Submitters of duplicates merged into this item hear what it hears.
-                    let children: Vec<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
-                        "SELECT id, tracking_no FROM opinion WHERE master_id = $1 AND submitter_phone_enc <> ''")
-                        .bind(o.id).fetch_all(t).await)?;
-                    for (child, no) in children {
-                        let payload =
-                            serde_json::json!({"tracking_no": no, "title": o.title}).to_string();
-                        on_tx!(tx, t => sqlx::query(
-                            "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
-                             attempts, next_attempt_at, created_at) VALUES ('sms',$1,$2,$3,$4,'pending',0,$5,$5)")
-                            .bind(format!("submitter:{child}")).bind(*template).bind(&payload).bind(child).bind(at)
-                            .execute(t).await.map(|_| ()))?;
-                    }
-                    if o.submitter_phone_enc.is_empty() {
-                        continue;
-                    }
-                }
-                let payload =
-                    serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();
-                on_tx!(tx, t => sqlx::query(
-                    "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
-                     attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,'pending',0,$6,$6)")
-                    .bind(channel).bind(&recipient).bind(*template).bind(&payload).bind(o.id).bind(at)
-                    .execute(t).await.map(|_| ()))?;
+                notify(tx, &target, *whom, template, input.unit_id).await?;
             }
             Effect::OpenRound => {
                 on_tx!(tx, t => sqlx::query(
@@ -1194,6 +1362,9 @@ fn scope_where(s: &mut Sql, scope: &Scope) {
         Scope::Deputy(id) => {
             s.push(" AND o.deputy_id = ").bind(*id);
         }
+        Scope::EnteredBy(id) => {
+            s.push(" AND o.entered_by = ").bind(*id);
+        }
         Scope::Nothing => {
             s.push(" AND 1=0");
         }
@@ -1231,7 +1402,12 @@ pub struct OpinionFilter {
     pub before_id: Option<i64>,
     /// Page size.
     pub limit: i64,
+    /// Count every match (ledgers); otherwise the total stops at [`TOTAL_CAP`].
+    pub exact_total: bool,
 }
+
+/// Where list totals stop counting unless an exact total is asked for.
+pub const TOTAL_CAP: i64 = 1000;
 
 /// A row of an opinion list.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -1272,11 +1448,47 @@ pub struct OpinionSummary {
     pub last_rating: Option<String>,
 }
 
-const SUMMARY: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS station_name, o.state, o.category, \
+const SUMMARY_SELECT: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS station_name, o.state, o.category, \
     o.category_suggested, o.urgency, o.channel, o.due_kind, o.due_on, u.name AS lead_unit_name, \
-    d.name AS deputy_name, o.created_at, o.version, o.last_grade, o.last_rating \
-    FROM opinion o JOIN station s ON s.id = o.station_id \
+    d.name AS deputy_name, o.created_at, o.version, o.last_grade, o.last_rating";
+
+const SUMMARY_JOINS: &str = " JOIN station s ON s.id = o.station_id \
     LEFT JOIN handling_unit u ON u.id = o.lead_unit_id LEFT JOIN deputy d ON d.id = o.deputy_id WHERE 1=1";
+
+/// The FROM clause and the conditions of a list. With a full-text query on SQLite the rows come
+/// from the FTS index, newest match first, so a page of a common word stops after its rows
+/// instead of collecting every match first.
+/// `summary`: join what a list row shows (not needed to count).
+fn from_where(
+    s: &mut Sql,
+    summary: bool,
+    backend: crate::Backend,
+    scope: &Scope,
+    f: &OpinionFilter,
+    today: Date,
+) {
+    let fts = backend == crate::Backend::Sqlite && !f.q.is_empty();
+    if fts {
+        s.push(" FROM (SELECT rowid AS fid FROM opinion_fts WHERE opinion_fts MATCH ")
+            .bind(fts_expr(&f.q))
+            .push(" ORDER BY rowid DESC) AS f JOIN opinion o ON o.id = f.fid");
+    } else {
+        s.push(" FROM opinion o");
+    }
+    if summary {
+        s.push(SUMMARY_JOINS);
+    } else {
+        s.push(" WHERE 1=1");
+    }
+    filter_where(s, backend, scope, f, today);
+}
+
+fn fts_expr(q: &[String]) -> String {
+    q.iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
 
 fn filter_where(
     s: &mut Sql,
@@ -1338,16 +1550,8 @@ fn filter_where(
     }
     if !f.q.is_empty() {
         match backend {
-            crate::Backend::Sqlite => {
-                let expr =
-                    f.q.iter()
-                        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                s.push(" AND o.id IN (SELECT rowid FROM opinion_fts WHERE opinion_fts MATCH ")
-                    .bind(expr)
-                    .push(")");
-            }
+            // Joined in `from_where`.
+            crate::Backend::Sqlite => {}
             crate::Backend::Postgres => {
                 s.push(" AND o.search_vector @@ plainto_tsquery('simple', ")
                     .bind(f.q.join(" "))
@@ -1371,26 +1575,56 @@ fn start_of_day(d: Date) -> time::OffsetDateTime {
         .to_offset(time::UtcOffset::UTC)
 }
 
-/// Opinions in a scope, newest first, with the total count.
+/// Opinions in a scope, newest first, with the total count (capped at [`TOTAL_CAP`] unless
+/// `exact_total`).
 pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
     let today = today();
-    let mut c = Sql::new("SELECT COUNT(*) FROM opinion o WHERE 1=1");
-    filter_where(&mut c, db.backend(), scope, f, today);
-    let total = c.fetch_count(db).await?;
-    let mut s = Sql::new(SUMMARY);
-    filter_where(&mut s, db.backend(), scope, f, today);
+    let mut s = Sql::new(SUMMARY_SELECT);
+    from_where(&mut s, true, db.backend(), scope, f, today);
+    // From the FTS index, order by its rowid so that SQLite walks the matches newest first.
+    let id = if db.backend() == crate::Backend::Sqlite && !f.q.is_empty() {
+        "f.fid"
+    } else {
+        "o.id"
+    };
     if let Some(b) = f.before_id {
-        s.push(" AND o.id < ").bind(b);
+        s.push(" AND ").push(id).push(" < ").bind(b);
     }
-    s.push(" ORDER BY o.id DESC LIMIT ").bind(f.limit + 1);
+    s.push(" ORDER BY ")
+        .push(id)
+        .push(" DESC LIMIT ")
+        .bind(f.limit + 1);
     let mut items: Vec<OpinionSummary> = s.fetch_all(db).await?;
-    let next = if items.len() as i64 > f.limit {
+    let full = items.len() as i64 > f.limit;
+    let (total, total_capped) = if !full && f.before_id.is_none() {
+        // The first page holds every match: it is the count.
+        (items.len() as i64, false)
+    } else {
+        let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
+        from_where(&mut c, false, db.backend(), scope, f, today);
+        if !f.exact_total {
+            c.push(" LIMIT ").bind(TOTAL_CAP + 1);
+        }
+        c.push(") AS matching");
+        let n = c.fetch_count(db).await?;
+        if !f.exact_total && n > TOTAL_CAP {
+            (TOTAL_CAP, true)
+        } else {
+            (n, false)
+        }
+    };
+    let next = if full {
         items.truncate(f.limit as usize);
         items.last().map(|o| o.id.to_string())
     } else {
         None
     };
-    Ok(Page { items, total, next })
+    Ok(Page {
+        items,
+        total,
+        total_capped,
+        next,
+    })
 }
 
 /// How many items per state a scope holds (to-do counts).
@@ -1494,7 +1728,8 @@ pub async fn similar_open(
     if any.is_empty() {
         return Ok(Vec::new());
     }
-    let mut s = Sql::new(SUMMARY);
+    let mut s = Sql::new(SUMMARY_SELECT);
+    s.push(" FROM opinion o").push(SUMMARY_JOINS);
     s.push(" AND o.id <> ").bind(exclude);
     s.push(" AND o.station_id = ").bind(station_id);
     s.push(" AND o.state IN (");

@@ -55,6 +55,8 @@ pub struct ScopeColumns {
     pub unit_id: Option<&'static str>,
     /// Deputy id of the row.
     pub deputy_id: Option<&'static str>,
+    /// Account that entered the row.
+    pub entered_by: Option<&'static str>,
 }
 
 impl Sql {
@@ -124,6 +126,14 @@ impl Sql {
                 }
             },
             Scope::Deputy(id) => match cols.deputy_id {
+                Some(c) => {
+                    self.push_col(c).push(" = ").bind(*id);
+                }
+                None => {
+                    self.push("1=0");
+                }
+            },
+            Scope::EnteredBy(id) => match cols.entered_by {
                 Some(c) => {
                     self.push_col(c).push(" = ").bind(*id);
                 }

@@ -404,6 +404,7 @@ pub fn fixture() -> liaison_core::dataset::Dataset {
             account("town.hm", Role::TownshipStaff, Some("331002001")),
             account("station.hm", Role::StationStaff, Some("JJ-HM")),
             account("deputy.d1", Role::Deputy, Some("JJ-D1")),
+            account("grid.hm", Role::GridWorker, Some("JJ-HM")),
             account("unit.jjzj", Role::UnitOfficer, Some("JJ-ZJ")),
             account("lead.jjzj", Role::UnitLead, Some("JJ-ZJ")),
             account("citizen.1", Role::Citizen, None),

@@ -146,6 +146,7 @@ pub async fn list(db: &Db, scope: &Scope, q: &UserQuery) -> DbResult<Vec<User>> 
             station_id: Some("u.station_id"),
             unit_id: Some("u.unit_id"),
             deputy_id: Some("u.deputy_id"),
+            entered_by: None,
         },
     );
     s.push(" ORDER BY u.id LIMIT ").bind(q.limit.clamp(1, 1000));

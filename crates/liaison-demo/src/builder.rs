@@ -1206,6 +1206,28 @@ impl Builder {
             );
             self.push_account(username, name, Role::Deputy, Some(code), phone);
         }
+        // Grid workers of the showcase stations record what they hear on their rounds (代录).
+        let grid_accounts: Vec<(String, String, String, String)> = self
+            .grids
+            .iter()
+            .filter(|g| {
+                data::SHOWCASE_STATIONS.iter().any(|show| {
+                    g.station_code == *show || g.station_code.starts_with(&format!("{show}-"))
+                })
+            })
+            .map(|g| {
+                (
+                    g.code.clone(),
+                    g.worker_name.clone(),
+                    g.station_code.clone(),
+                    g.worker_phone.clone(),
+                )
+            })
+            .collect();
+        for (code, name, station, phone) in grid_accounts {
+            let username = format!("grid.{}", code.to_ascii_lowercase());
+            self.push_account(username, name, Role::GridWorker, Some(station), phone);
+        }
         let units: Vec<String> = self
             .ds
             .units

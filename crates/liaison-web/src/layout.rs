@@ -53,7 +53,11 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
         label: "工作台",
         key: "home",
     }];
-    if role.is_business_staff() || matches!(role, Role::Deputy | Role::UnitOfficer | Role::UnitLead)
+    if role.is_business_staff()
+        || matches!(
+            role,
+            Role::Deputy | Role::UnitOfficer | Role::UnitLead | Role::GridWorker
+        )
     {
         v.push(NavItem {
             href: "/work/opinions",

@@ -53,6 +53,8 @@ pub struct AppState {
     pub rules: Arc<tokio::sync::RwLock<Rules>>,
     /// The opinion classifier: the shipped model plus what staff corrections taught it.
     pub classifier: Arc<std::sync::RwLock<liaison_text::classify::Model>>,
+    /// The intake writer (group commit of submissions).
+    pub intake: Arc<intake::Writer>,
 }
 
 /// The installation's deadline rules.
@@ -67,9 +69,15 @@ pub struct Rules {
 impl AppState {
     /// Builds the state.
     pub fn new(db: Db, keys: Keys, config: WebConfig) -> Self {
+        let keys = Arc::new(keys);
+        let rules = Arc::new(tokio::sync::RwLock::new(Rules {
+            calendar: liaison_core::workdays::Calendar::builtin(),
+            sla: liaison_core::sla::SlaTable::default(),
+        }));
         AppState {
+            intake: Arc::new(intake::Writer::new(db.clone(), keys.clone(), rules.clone())),
             db,
-            keys: Arc::new(keys),
+            keys,
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::default()),
             limits: Arc::new(auth::RateLimits::default()),
@@ -77,10 +85,7 @@ impl AppState {
             classifier: Arc::new(std::sync::RwLock::new(
                 liaison_text::classify::embedded_model().clone(),
             )),
-            rules: Arc::new(tokio::sync::RwLock::new(Rules {
-                calendar: liaison_core::workdays::Calendar::builtin(),
-                sla: liaison_core::sla::SlaTable::default(),
-            })),
+            rules,
         }
     }
 

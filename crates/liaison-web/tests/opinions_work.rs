@@ -22,6 +22,8 @@ backend_tests!(
     photos_are_served_only_to_those_who_may_see_the_item,
     administrators_and_citizens_are_refused_the_opinion_workbench,
     supervisors_get_the_supervision_centre,
+    a_grid_worker_records_for_their_station_and_sees_only_their_own,
+    the_workbench_shows_each_users_to_do_counts,
 );
 
 async fn text(resp: reqwest::Response) -> String {
@@ -842,4 +844,108 @@ async fn supervisors_get_the_supervision_centre(b: Backend) {
         !page.contains("督办中心"),
         "township staff have no supervision centre"
     );
+}
+
+async fn a_grid_worker_records_for_their_station_and_sees_only_their_own(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let (other_id, _) = submit(&app, "扫码提交的另一件事：路口红绿灯坏了。", "13911110020").await;
+    let g = app.login("grid.hm").await;
+    let page = text(g.get(app.url("/work/opinions/new")).send().await.unwrap()).await;
+    assert!(
+        page.contains("value=\"grid\" selected"),
+        "网格员走访 is the default channel"
+    );
+    assert!(
+        page.contains("value=\"JJ-HM\" selected"),
+        "the grid's station"
+    );
+    assert!(!page.contains("JJ-BY"), "no other station is offered");
+    let token = csrf_from(&page).unwrap();
+    let key = hidden(&page, "key");
+    // Whatever station the form names, a grid worker's entry goes to their own station.
+    let r = g
+        .post(app.url("/work/opinions/new"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("key", key.as_str()),
+            ("station_code", "JJ-BY"),
+            ("channel", "grid"),
+            ("name", "赵阿姨"),
+            ("phone", "13911110021"),
+            ("title", ""),
+            ("body", "楼道里堆满杂物，消防通道被堵。"),
+            ("place", "东山社区3幢"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let no = tracking_no(&text(r).await);
+    let o = opinions::by_tracking_no(&app.db, &no)
+        .await
+        .unwrap()
+        .unwrap();
+    let hm = liaison_db::directory::station_by_code(&app.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((o.station_id, o.channel.as_str()), (hm.id, "grid"));
+
+    let inbox = text(g.get(app.url("/work/opinions")).send().await.unwrap()).await;
+    assert!(inbox.contains("我代录的"), "the grid worker's tab");
+    assert!(inbox.contains(&no), "their own entry is listed");
+    assert_eq!(
+        g.get(app.url(&format!("/work/opinions/{}", o.id)))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = g
+        .get(app.url(&format!("/work/opinions/{other_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.status() == 403 || r.status() == 404,
+        "another citizen's item at the same station is not theirs to see"
+    );
+    // The station handles it like any other item.
+    let s = app.login("station.hm").await;
+    let inbox = text(s.get(app.url("/work/opinions")).send().await.unwrap()).await;
+    assert!(inbox.contains(&no));
+    // A grid worker takes no workflow action.
+    let detail = text(
+        g.get(app.url(&format!("/work/opinions/{}", o.id)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(
+        !detail.contains(&format!("action=\"/work/opinions/{}/act\"", o.id)),
+        "no action forms for a grid worker"
+    );
+}
+
+async fn the_workbench_shows_each_users_to_do_counts(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    submit(&app, "公交站台的顶棚漏雨。", "13911110030").await;
+    submit(&app, "菜市场门口的积水一直没人管。", "13911110031").await;
+    let s = app.login("station.hm").await;
+    let home = text(s.get(app.url("/work")).send().await.unwrap()).await;
+    assert!(home.contains("我的待办"));
+    assert!(
+        home.contains("href=\"/work/opinions?tab=pending\"><b>2</b>待受理"),
+        "two items wait for acceptance: {home}"
+    );
+    // Staff without opinion work see no to-do block.
+    let a = app.login("security").await;
+    let home = text(a.get(app.url("/work")).send().await.unwrap()).await;
+    assert!(!home.contains("我的待办"));
 }

@@ -31,6 +31,8 @@ backend_tests!(
     scope_filters_stations_and_deputies,
     export_reads_back_what_was_loaded,
     sessions_expire,
+    a_batch_of_submissions_is_one_commit_with_one_result_each,
+    list_totals_stop_at_the_cap_and_search_pages_newest_first,
 );
 
 #[test]
@@ -368,4 +370,183 @@ async fn sessions_expire(b: Backend) {
         ),
         "an expired session is deleted"
     );
+}
+
+fn submission(station_id: i64, n: usize, key: Option<&str>) -> liaison_db::opinions::NewOpinion {
+    liaison_db::opinions::NewOpinion {
+        station_id,
+        channel: "web".into(),
+        title: format!("路灯不亮{n}"),
+        body: format!("小区门口路灯不亮第{n}天了"),
+        urgency: "normal".into(),
+        name: "张三".into(),
+        phone: "13911110010".into(),
+        idempotency_key: key.map(str::to_owned),
+        search_text: format!("路灯 不亮 小区 门口 第{n}"),
+        ..Default::default()
+    }
+}
+
+async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
+    use liaison_db::opinions;
+    let Some((t, keys)) = db(b).await else { return };
+    let station = directory::station_by_code(&t.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap();
+    let calendar = liaison_core::workdays::Calendar::builtin();
+    let sla = liaison_core::sla::SlaTable::default();
+    let rules = opinions::Rules {
+        calendar: &calendar,
+        sla: &sla,
+        today: opinions::today(),
+    };
+    let actor = Actor::public("127.0.0.1");
+    let first = opinions::create(
+        &t.db,
+        &keys,
+        &rules,
+        &actor,
+        &submission(station.id, 0, Some("k-0")),
+    )
+    .await
+    .unwrap();
+    let items = [
+        submission(station.id, 1, Some("k-1")),
+        submission(station.id, 2, Some("k-0")), // retry of one already stored
+        submission(999_999, 3, None),           // unknown station
+        submission(station.id, 4, Some("k-1")), // the same key twice in the batch
+        submission(station.id, 5, None),
+    ];
+    let refs: Vec<(&Actor, &opinions::NewOpinion)> = items.iter().map(|n| (&actor, n)).collect();
+    let results = opinions::create_batch(&t.db, &keys, &rules, &refs).await;
+    assert_eq!(results.len(), 5);
+    let r1 = results[0].as_ref().unwrap();
+    assert!(!r1.replayed);
+    let r2 = results[1].as_ref().unwrap();
+    assert!(r2.replayed);
+    assert_eq!(r2.id, first.id);
+    assert!(results[2].is_err(), "unknown station is refused on its own");
+    let r4 = results[3].as_ref().unwrap();
+    assert!(r4.replayed);
+    assert_eq!(r4.id, r1.id);
+    let r5 = results[4].as_ref().unwrap();
+    assert!(!r5.replayed);
+    // Each stored submission has its deadline in the row, a timeline event, an audit record
+    // and the station's notification; the chain is intact.
+    for id in [first.id, r1.id, r5.id] {
+        let o = opinions::get(&t.db, id).await.unwrap();
+        assert_eq!(o.state, "submitted");
+        assert!(o.due_on.is_some(), "accept deadline set at intake");
+        assert_eq!(opinions::timeline(&t.db, id).await.unwrap().len(), 1);
+    }
+    let recs = audit::list(
+        &t.db,
+        &AuditQuery {
+            entity: Some("opinion".into()),
+            limit: 50,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recs.len(), 3);
+    assert!(
+        audit::verify_chain(&t.db, &keys)
+            .await
+            .unwrap()
+            .first_broken
+            .is_none()
+    );
+    let notes = liaison_db::sql::Sql::new(
+        "SELECT COUNT(*) FROM notification WHERE recipient LIKE 'station:%'",
+    )
+    .fetch_count(&t.db)
+    .await
+    .unwrap();
+    assert_eq!(notes, 3);
+}
+
+async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
+    use liaison_db::opinions::{self, OpinionFilter, TOTAL_CAP};
+    let Some((t, keys)) = db(b).await else { return };
+    let station = directory::station_by_code(&t.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap();
+    let calendar = liaison_core::workdays::Calendar::builtin();
+    let sla = liaison_core::sla::SlaTable::default();
+    let rules = opinions::Rules {
+        calendar: &calendar,
+        sla: &sla,
+        today: opinions::today(),
+    };
+    let actor = Actor::public("127.0.0.1");
+    let n = TOTAL_CAP as usize + 5;
+    let items: Vec<opinions::NewOpinion> =
+        (0..n).map(|i| submission(station.id, i, None)).collect();
+    for chunk in items.chunks(200) {
+        let refs: Vec<(&Actor, &opinions::NewOpinion)> =
+            chunk.iter().map(|x| (&actor, x)).collect();
+        for r in opinions::create_batch(&t.db, &keys, &rules, &refs).await {
+            r.unwrap();
+        }
+    }
+    let scope = Scope::Everything;
+    let capped = opinions::list(
+        &t.db,
+        &scope,
+        &OpinionFilter {
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((capped.total, capped.total_capped), (TOTAL_CAP, true));
+    let exact = opinions::list(
+        &t.db,
+        &scope,
+        &OpinionFilter {
+            limit: 20,
+            exact_total: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((exact.total, exact.total_capped), (n as i64, false));
+    // A small result is counted from the page itself.
+    let one = opinions::list(
+        &t.db,
+        &scope,
+        &OpinionFilter {
+            q: vec!["第7".into()],
+            limit: 20,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (one.total, one.total_capped, one.items.len()),
+        (1, false, 1)
+    );
+    // Search pages run newest first and page on without gaps or repeats.
+    let mut f = OpinionFilter {
+        q: vec!["路灯".into()],
+        limit: 300,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = opinions::list(&t.db, &scope, &f).await.unwrap();
+        assert!(page.items.windows(2).all(|w| w[0].id > w[1].id));
+        seen.extend(page.items.iter().map(|o| o.id));
+        match page.next {
+            Some(next) => f.before_id = Some(next.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), n);
 }

@@ -52,8 +52,10 @@ async fn api_not_found() -> crate::error::ApiError {
 pub struct ListPage<T: ToSchema> {
     /// Items of this page.
     pub items: Vec<T>,
-    /// Matching items in all pages.
+    /// Matching items in all pages; a lower bound when `total_capped`.
     pub total: i64,
+    /// The count stopped at its cap (1000 for opinions): there are more than `total` matches.
+    pub total_capped: bool,
     /// Cursor to pass as `after` for the next page; null on the last page.
     pub next: Option<String>,
 }

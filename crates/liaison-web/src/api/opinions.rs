@@ -538,6 +538,7 @@ pub async fn list(
             })
             .collect(),
         total: page.total,
+        total_capped: page.total_capped,
         next: page.next,
     }))
 }

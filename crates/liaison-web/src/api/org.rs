@@ -93,6 +93,7 @@ pub async fn list_regions(
             })
             .collect(),
         total: page.total,
+        total_capped: page.total_capped,
         next: page.next,
     }))
 }
@@ -181,6 +182,7 @@ pub async fn list_stations(
             })
             .collect(),
         total: page.total,
+        total_capped: page.total_capped,
         next: page.next,
     }))
 }
@@ -285,6 +287,7 @@ pub async fn list_deputies(
             })
             .collect(),
         total: page.total,
+        total_capped: page.total_capped,
         next: page.next,
     }))
 }
@@ -345,6 +348,7 @@ pub async fn list_units(
             })
             .collect(),
         total: page.total,
+        total_capped: page.total_capped,
         next: page.next,
     }))
 }

@@ -59,10 +59,16 @@ const WORK_ROLES: &[Role] = &[
     Role::Deputy,
     Role::UnitOfficer,
     Role::UnitLead,
+    Role::GridWorker,
 ];
 
-/// Roles that enter opinions for citizens (代录). Grid workers have no accounts yet.
-const ENTRY_ROLES: &[Role] = &[Role::StationStaff, Role::TownshipStaff, Role::Deputy];
+/// Roles that enter opinions for citizens (代录).
+const ENTRY_ROLES: &[Role] = &[
+    Role::StationStaff,
+    Role::TownshipStaff,
+    Role::Deputy,
+    Role::GridWorker,
+];
 
 /// Roles that accept items (and so may accept several at once).
 const ACCEPT_ROLES: &[Role] = &[
@@ -132,6 +138,22 @@ const OPEN_CLOCKED: &[&str] = &[
     "rehandling",
     "supervised",
 ];
+/// Every state before an end state.
+const OPEN_ALL_STATES: &[&str] = &[
+    "submitted",
+    "accepted",
+    "assigned",
+    "return_requested",
+    "acknowledged",
+    "handling",
+    "extension_requested",
+    "replied",
+    "reviewed",
+    "feedback_sent",
+    "evaluated",
+    "rehandling",
+    "supervised",
+];
 const UNIT_SIGN: &[&str] = &["assigned", "return_requested"];
 const UNIT_HANDLING: &[&str] = &[
     "acknowledged",
@@ -191,6 +213,64 @@ const fn tab(key: &'static str, label: &'static str, states: &'static [&'static 
 
 const SUPERVISION_TAB: &str = "supervision";
 
+impl Tab {
+    /// Whether the tab lists work waiting for the user (shown as a to-do on the workbench).
+    fn is_todo(&self) -> bool {
+        matches!(
+            self.key,
+            "pending"
+                | "to_assign"
+                | "review"
+                | "follow_up"
+                | "overdue"
+                | "sign"
+                | "due_soon"
+                | "mine"
+                | SUPERVISION_TAB
+        ) || (self.unit_active && self.key == "handling")
+    }
+}
+
+/// A to-do count of the workbench: an inbox tab with work waiting.
+pub struct TodoCount {
+    /// Tab name, e.g. 待受理.
+    pub label: &'static str,
+    /// Items, e.g. `12` or `1000+`.
+    pub count: String,
+    /// Whether any item waits.
+    pub any: bool,
+    /// The inbox tab.
+    pub href: String,
+}
+
+/// The user's to-do counts, from the same tabs and filters as the inbox.
+pub async fn todo_counts(state: &AppState, p: &Principal) -> PageResult<Vec<TodoCount>> {
+    if !WORK_ROLES.contains(&p.role) {
+        return Ok(Vec::new());
+    }
+    let scope = opinions::list_scope(p);
+    let base = OpinionFilter {
+        limit: 1,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for t in tabs_for(p.role).iter().filter(|t| t.is_todo()) {
+        let (mut count, mut capped) = (0, false);
+        for f in tab_filters(t, &base, p) {
+            let page = opinions::list(&state.db, &scope, &f).await?;
+            count += page.total;
+            capped |= page.total_capped;
+        }
+        out.push(TodoCount {
+            label: t.label,
+            count: count_label(count, capped),
+            any: count > 0,
+            href: format!("/work/opinions?tab={}", t.key),
+        });
+    }
+    Ok(out)
+}
+
 /// The tabs of a role, default first.
 fn tabs_for(role: Role) -> Vec<Tab> {
     let station = [
@@ -227,6 +307,12 @@ fn tabs_for(role: Role) -> Vec<Tab> {
             },
             tab("replied", "已答复", UNIT_REPLIED),
             tab("all", "全部", &[]),
+        ],
+        // A grid worker follows what they recorded for the people of their grid.
+        Role::GridWorker => vec![
+            tab("entered", "我代录的", &[]),
+            tab("open", "办理中", OPEN_ALL_STATES),
+            tab("done", "已办结", DONE),
         ],
         Role::Deputy => {
             let mut v = vec![tab("mine", "给我的", &[])];
@@ -508,9 +594,18 @@ impl InboxQuery {
 /// A tab as shown.
 struct TabView {
     label: &'static str,
-    count: i64,
+    count: String,
     href: String,
     active: bool,
+}
+
+/// A count as shown: “1000+” when the count stopped at its cap.
+fn count_label(total: i64, capped: bool) -> String {
+    if capped {
+        format!("{total}+")
+    } else {
+        total.to_string()
+    }
 }
 
 /// The outcome of a bulk acceptance.
@@ -528,7 +623,7 @@ struct InboxPage {
     tab_key: &'static str,
     tab_label: &'static str,
     rows: Vec<Row>,
-    total: i64,
+    total: String,
     next_href: Option<String>,
     ledger_href: String,
     filter: InboxQuery,
@@ -538,7 +633,8 @@ struct InboxPage {
     bulk: bool,
     bulk_result: Option<BulkResult>,
     late_rows: Vec<Row>,
-    late_total: i64,
+    late_total: String,
+    late_more: bool,
     can_enter: bool,
 }
 
@@ -584,15 +680,17 @@ async fn inbox_page(
     });
     let mut views = Vec::new();
     for t in &tabs {
-        let mut count = 0;
+        let (mut count, mut capped) = (0, false);
         for mut f in tab_filters(t, &count_base, p) {
             f.before_id = None;
             f.limit = 1;
-            count += opinions::list(&state.db, &scope, &f).await?.total;
+            let page = opinions::list(&state.db, &scope, &f).await?;
+            count += page.total;
+            capped |= page.total_capped;
         }
         views.push(TabView {
             label: t.label,
-            count,
+            count: count_label(count, capped),
             href: format!("/work/opinions?{}", q.query_string(t.key)),
             active: t.key == current.key,
         });
@@ -615,17 +713,20 @@ async fn inbox_page(
         let (rows, total, next) = match it.next() {
             Some(pg) => (
                 pg.items.iter().map(|o| row(o, today, cal)).collect(),
-                pg.total,
+                count_label(pg.total, pg.total_capped),
                 pg.next,
             ),
-            None => (Vec::new(), 0, None),
+            None => (Vec::new(), "0".to_owned(), None),
         };
         let (late_rows, late_total) = match it.next() {
             Some(pg) => (
-                pg.items.iter().map(|o| row(o, today, cal)).collect(),
-                pg.total,
+                pg.items
+                    .iter()
+                    .map(|o| row(o, today, cal))
+                    .collect::<Vec<_>>(),
+                (pg.total, pg.total_capped),
             ),
-            None => (Vec::new(), 0),
+            None => (Vec::new(), (0, false)),
         };
         (rows, total, next, late_rows, late_total)
     };
@@ -660,8 +761,9 @@ async fn inbox_page(
         filter_errors,
         bulk: current.key == "pending" && ACCEPT_ROLES.contains(&p.role),
         bulk_result,
+        late_more: late_total.1 || late_total.0 > late_rows.len() as i64,
         late_rows,
-        late_total,
+        late_total: count_label(late_total.0, late_total.1),
         can_enter: ENTRY_ROLES.contains(&p.role),
     })
 }
@@ -769,6 +871,7 @@ async fn ledger(
     for mut f in tab_filters(&current, &base, p) {
         f.before_id = None;
         f.limit = 1000;
+        f.exact_total = true;
         loop {
             let page = opinions::list(&state.db, &scope, &f).await?;
             if f.before_id.is_none() {
@@ -2023,6 +2126,15 @@ async fn entry_page(
         errors,
         stations: if deputy {
             Vec::new()
+        } else if staff.auth.role() == Role::GridWorker {
+            // The station of the grid worker's grid, and no other.
+            match staff.auth.principal.station_id {
+                Some(id) => {
+                    let s = directory::station(&state.db, id).await?;
+                    vec![(s.code, s.name)]
+                }
+                None => Vec::new(),
+            }
         } else {
             scoped_stations(state, &staff.auth.scope()).await?
         },
@@ -2041,10 +2153,14 @@ async fn entry_page(
 /// `GET /work/opinions/new`.
 async fn new_entry(State(state): State<AppState>, staff: Staff) -> PageResult {
     staff.require(ENTRY_ROLES)?;
-    let deputy = staff.auth.role() == Role::Deputy;
     let form = EntryForm {
-        channel: if deputy { "deputy" } else { "walk_in" }.into(),
-        station_code: if staff.auth.role() == Role::StationStaff {
+        channel: match staff.auth.role() {
+            Role::Deputy => "deputy",
+            Role::GridWorker => "grid",
+            _ => "walk_in",
+        }
+        .into(),
+        station_code: if matches!(staff.auth.role(), Role::StationStaff | Role::GridWorker) {
             staff.auth.user.scope_code.clone().unwrap_or_default()
         } else {
             String::new()
@@ -2070,6 +2186,9 @@ async fn create_entry(
     let code = form.station_code.trim().to_owned();
     let (station_code, deputy_code) = if deputy {
         (None, staff.auth.user.scope_code.clone())
+    } else if staff.auth.role() == Role::GridWorker {
+        // A grid worker records for the station of their grid, whatever the form says.
+        (staff.auth.user.scope_code.clone(), None)
     } else if code.is_empty() {
         errors.push(FieldError::new("station_code", "请选择受理的联络站"));
         (None, None)

@@ -398,7 +398,7 @@ async fn region_allowed(state: &AppState, scope: &Scope, region: &RegionItem) ->
             let own = directory::region(&state.db, station.region_id).await?;
             own.path.starts_with(region.path.as_str())
         }
-        Scope::Unit(_) | Scope::Deputy(_) | Scope::Nothing => false,
+        Scope::Unit(_) | Scope::Deputy(_) | Scope::EnteredBy(_) | Scope::Nothing => false,
     })
 }
 

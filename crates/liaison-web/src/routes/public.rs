@@ -296,6 +296,7 @@ async fn deputy_search(
         directory::Page {
             items: Vec::new(),
             total: 0,
+            total_capped: false,
             next: None,
         }
     };

@@ -25,6 +25,7 @@ struct HomePage {
     role_code: &'static str,
     scope_name: String,
     deputy_code: Option<String>,
+    todos: Vec<crate::routes::opinions_work::TodoCount>,
 }
 
 #[derive(Deserialize)]
@@ -50,7 +51,9 @@ async fn home(
     } else {
         None
     };
+    let todos = crate::routes::opinions_work::todo_counts(&state, &staff.auth.principal).await?;
     render(&HomePage {
+        todos,
         layout: Layout::staff(&staff, "工作台", "home").with_notice(notice),
         counts,
         shows_org: role.is_business_staff() || role == liaison_core::role::Role::SystemAdmin,
