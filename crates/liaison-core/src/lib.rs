@@ -2,6 +2,7 @@
 //! validation of what people type, and the protection of personal data.
 
 pub mod dataset;
+pub mod duty;
 pub mod org;
 pub mod protect;
 pub mod role;

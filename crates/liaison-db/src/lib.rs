@@ -7,13 +7,16 @@
 pub mod db;
 pub mod audit;
 pub mod directory;
+pub mod duty_record;
 pub mod error;
+pub mod handling;
 pub mod notifications;
 pub mod opinions;
 pub mod org;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
+pub mod suggestions;
 pub mod testing;
 pub mod users;
 

@@ -10,6 +10,7 @@ use crate::audit::{self, Actor, Entry};
 use crate::db::{Db, Tx, TxInner, now};
 use crate::directory::Page;
 use crate::error::{DbError, DbResult};
+use crate::handling::{self, Item, TimelineEvent};
 use crate::sql::Sql;
 use liaison_core::protect::Keys;
 use liaison_core::role::Role;
@@ -47,12 +48,7 @@ pub fn channel_label(code: &str) -> &'static str {
         .map_or("其他", |(_, l)| l)
 }
 
-/// Today in China Standard Time (deadlines are days in China).
-pub fn today() -> Date {
-    time::OffsetDateTime::now_utc()
-        .to_offset(time::macros::offset!(+8))
-        .date()
-}
+pub use crate::handling::{ActError, Acting, Rules, today};
 
 /// A new opinion, validated by the caller.
 #[derive(Debug, Clone, Default)]
@@ -457,29 +453,18 @@ fn tracking_no(today: Date) -> String {
     )
 }
 
-/// Everything a decision needs from the installation.
-pub struct Rules<'a> {
-    /// Working-day calendar.
-    pub calendar: &'a Calendar,
-    /// Deadline table.
-    pub sla: &'a SlaTable,
-    /// Today (China time).
-    pub today: Date,
-}
-
-impl Rules<'_> {
-    fn context<'b>(&'b self, o: Option<&'b Opinion>) -> Context<'b> {
-        let mut ctx = Context::new(self.today, self.calendar, self.sla);
-        if let Some(o) = o {
-            ctx.urgency = o.urgency();
-            ctx.facts = o.facts();
-            // Deadlines may differ per category; an unknown one falls back to the default row.
-            if !o.category.is_empty() {
-                ctx.category = &o.category;
-            }
+/// The workflow context of an opinion (or of a new one).
+fn context<'b>(rules: &'b Rules<'_>, o: Option<&'b Opinion>) -> Context<'b> {
+    let mut ctx = rules.context();
+    if let Some(o) = o {
+        ctx.urgency = o.urgency();
+        ctx.facts = o.facts();
+        // Deadlines may differ per category; an unknown one falls back to the default row.
+        if !o.category.is_empty() {
+            ctx.category = &o.category;
         }
-        ctx
     }
+    ctx
 }
 
 /// Receives an opinion: stores it in the state the rule set starts in, with its deadline, the
@@ -597,7 +582,7 @@ async fn create_together(
             results.push(Err(DbError::Invalid("联络站不存在".into())));
             continue;
         };
-        let mut ctx = rules.context(None);
+        let mut ctx = context(rules, None);
         ctx.urgency = Urgency::parse(&new.urgency).unwrap_or(Urgency::Normal);
         let decision = workflow::start(&OPINION_RULES, &ctx);
         // The first deadlines go into the row itself: one row version per intake.
@@ -762,13 +747,20 @@ async fn event(
     note: &str,
     public_note: &str,
 ) -> DbResult<()> {
-    on_tx!(tx, t => sqlx::query(
-        "INSERT INTO opinion_event (opinion_id, at, actor_id, actor_name, actor_role, action, label, \
-         from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)")
-        .bind(id).bind(now()).bind(actor.user_id).bind(&actor.name).bind(&actor.role).bind(action)
-        .bind(label).bind(from.map(|s| s.code())).bind(to.code()).bind(note).bind(public_note)
-        .execute(t).await.map(|_| ()))?;
-    Ok(())
+    handling::append_event(
+        tx,
+        actor,
+        Item::Opinion(id),
+        &TimelineEvent {
+            action,
+            label,
+            from: from.map(|s| s.code()),
+            to: to.code(),
+            note,
+            public_note,
+        },
+    )
+    .await
 }
 
 /// The arguments of an action as the client sent them (validated by the caller).
@@ -796,41 +788,9 @@ pub struct ActionInput {
     pub category: Option<String>,
     /// The version the client saw; a different current version is refused as stale.
     pub expected_version: Option<i64>,
-}
-
-/// Why an action failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ActError {
-    /// The workflow refused it (wrong state, not permitted, a guard failed).
-    #[error("{0}")]
-    Workflow(#[from] workflow::WorkflowError),
-    /// The input is incomplete or wrong.
-    #[error("{0}")]
-    Invalid(String),
-    /// The user has no relation to the item.
-    #[error("您无权处理该事项")]
-    Forbidden,
-    /// Storage failed (or the item is missing / was changed meanwhile).
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for ActError {
-    fn from(e: sqlx::Error) -> Self {
-        ActError::Db(e.into())
-    }
-}
-
-/// Who is acting: a signed-in user, the submitter (with a verified tracking number), or the
-/// system (timers).
-#[derive(Debug, Clone)]
-pub enum Acting<'a> {
-    /// A signed-in user.
-    User(&'a Principal),
-    /// The submitter.
-    Submitter,
-    /// The system.
-    System,
+    /// The deputy who takes the item up as an inter-session suggestion (convert_to_suggestion);
+    /// defaults to the deputy the item is addressed to.
+    pub deputy_id: Option<i64>,
 }
 
 async fn station_parent(tx: &mut Tx, station_id: i64) -> DbResult<Option<i64>> {
@@ -881,7 +841,7 @@ pub async fn act(
     if actors.is_empty() {
         return Err(ActError::Forbidden);
     }
-    let mut ctx = rules.context(Some(&o));
+    let mut ctx = context(rules, Some(&o));
     ctx.args = Args {
         reason: input.reason.clone(),
         due_on: input.due_on,
@@ -893,12 +853,50 @@ pub async fn act(
     check_input(&mut tx, &o, action, input).await?;
     store_action(&mut tx, &o, action, input).await?;
     apply_decision(&mut tx, keys, actor, &o, action, &decision, input).await?;
+    if decision.effects.contains(&Effect::CreateSuggestionDraft) {
+        // Needs the acting user for the draft's own timeline and audit record, which the
+        // effects loop does not have.
+        let deputy = convert_deputy(&o, input).unwrap_or_default();
+        let created_by = match who {
+            Acting::User(p) => Some(p.user_id),
+            _ => None,
+        };
+        crate::suggestions::draft_from_opinion(&mut tx, keys, actor, &o, deputy, created_by)
+            .await?;
+    }
+    if let Acting::User(p) = who
+        && p.role == Role::Deputy
+        && matches!(
+            action,
+            OpinionAction::AnswerOnSpot | OpinionAction::ApproveReply | OpinionAction::SendFeedback
+        )
+        && let Some(deputy_id) = p.deputy_id
+    {
+        // A deputy who answers a citizen (on the spot, or by approving the unit's reply and
+        // sending it on) has done a duty; one entry per opinion however many steps it took.
+        crate::duty_record::record(
+            &mut tx,
+            &crate::duty_record::NewDutyEntry {
+                deputy_id,
+                kind: liaison_core::duty::DutyKind::OpinionAnswered,
+                occurred_on: rules.today,
+                title: format!("答复群众意见：{}", o.title),
+                detail: o.tracking_no.clone(),
+                source_kind: liaison_core::duty::source::OPINION.to_owned(),
+                source_id: Some(o.id),
+                link: format!("/work/opinions/{}", o.id),
+                status: liaison_core::duty::DutyStatus::Recorded,
+                created_by: Some(p.user_id),
+            },
+        )
+        .await?;
+    }
 
     // The reviewed result goes to the submitter the same day: the system sends the feedback
     // right after the station approves the reply.
     if action == OpinionAction::ApproveReply {
         let o2 = get_tx(&mut tx, id).await?;
-        let ctx2 = rules.context(Some(&o2));
+        let ctx2 = context(rules, Some(&o2));
         let fb = workflow::decide(
             &OPINION_RULES,
             o2.state(),
@@ -933,19 +931,7 @@ async fn check_input(
             let Some(unit) = input.unit_id else {
                 return Err(ActError::Invalid("请选择主办单位（unit_id）".into()));
             };
-            if input.co_unit_ids.contains(&unit) {
-                return Err(ActError::Invalid("协办单位不能与主办单位相同".into()));
-            }
-            for u in std::iter::once(unit).chain(input.co_unit_ids.iter().copied()) {
-                let exists: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
-                    "SELECT id FROM handling_unit WHERE id = $1 AND active = TRUE")
-                    .bind(u).fetch_optional(t).await)?;
-                if exists.is_none() {
-                    return Err(ActError::Invalid(format!(
-                        "承办单位（编号{u}）不存在或已停用"
-                    )));
-                }
-            }
+            handling::check_units(tx, unit, &input.co_unit_ids).await?;
         }
         OpinionAction::Reply | OpinionAction::AnswerOnSpot => {
             let ok = input
@@ -961,6 +947,21 @@ async fn check_input(
                 .is_some_and(|c| c.chars().count() > 5000)
             {
                 return Err(ActError::Invalid("答复内容最多5000字".into()));
+            }
+        }
+        OpinionAction::ConvertToSuggestion => {
+            let Some(deputy) = convert_deputy(o, input) else {
+                return Err(ActError::Invalid(
+                    "本事项未反映给具体代表，请选择领衔提出建议的代表（deputy_id）".into(),
+                ));
+            };
+            let active: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
+                "SELECT id FROM deputy WHERE id = $1 AND active = TRUE")
+                .bind(deputy).fetch_optional(t).await)?;
+            if active.is_none() {
+                return Err(ActError::Invalid(format!(
+                    "代表（编号{deputy}）不存在或已不在任"
+                )));
             }
         }
         OpinionAction::Merge => {
@@ -988,6 +989,12 @@ async fn check_input(
         _ => {}
     }
     Ok(())
+}
+
+/// The deputy a converted opinion's suggestion is drafted for: the one chosen, else the one the
+/// item is addressed to.
+fn convert_deputy(o: &Opinion, input: &ActionInput) -> Option<i64> {
+    input.deputy_id.or(o.deputy_id)
 }
 
 /// Stores what an action carries besides the state change (units, replies, ratings).
@@ -1124,19 +1131,7 @@ async fn apply_decision(
     };
     let note = match action {
         OpinionAction::Assign => {
-            let mut names = Vec::new();
-            for u in input.unit_id.iter().chain(input.co_unit_ids.iter()) {
-                let n: Option<String> = on_tx!(tx, t => sqlx::query_scalar("SELECT name FROM handling_unit WHERE id = $1")
-                    .bind(*u).fetch_optional(t).await)?;
-                names.push(n.unwrap_or_else(|| format!("单位{u}")));
-            }
-            match names.split_first() {
-                Some((lead, co)) if !co.is_empty() => {
-                    format!("主办单位：{lead}；协办单位：{}", co.join("、"))
-                }
-                Some((lead, _)) => format!("主办单位：{lead}"),
-                None => String::new(),
-            }
+            handling::assignment_note(tx, input.unit_id, &input.co_unit_ids).await?
         }
         OpinionAction::Rate => match (
             input.rating,
@@ -1211,7 +1206,6 @@ async fn notify(
     template: &str,
     unit_id: Option<i64>,
 ) -> DbResult<()> {
-    let at = now();
     let recipient = match whom {
         WfActor::StationStaff => format!("station:{}", o.station_id),
         WfActor::Deputy => match o.deputy_id {
@@ -1237,23 +1231,30 @@ async fn notify(
             .bind(o.id).fetch_all(t).await)?;
         for (child, no) in children {
             let payload = serde_json::json!({"tracking_no": no, "title": o.title}).to_string();
-            on_tx!(tx, t => sqlx::query(
-                "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
-                 attempts, next_attempt_at, created_at) VALUES ('sms',$1,$2,$3,$4,'pending',0,$5,$5)")
-                .bind(format!("submitter:{child}")).bind(template).bind(&payload).bind(child).bind(at)
-                .execute(t).await.map(|_| ()))?;
+            handling::enqueue(
+                tx,
+                Item::Opinion(child),
+                "sms",
+                &format!("submitter:{child}"),
+                template,
+                &payload,
+            )
+            .await?;
         }
         if !o.has_phone {
             return Ok(());
         }
     }
     let payload = serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();
-    on_tx!(tx, t => sqlx::query(
-        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, \
-         attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,'pending',0,$6,$6)")
-        .bind(channel).bind(&recipient).bind(template).bind(&payload).bind(o.id).bind(at)
-        .execute(t).await.map(|_| ()))?;
-    Ok(())
+    handling::enqueue(
+        tx,
+        Item::Opinion(o.id),
+        channel,
+        &recipient,
+        template,
+        &payload,
+    )
+    .await
 }
 
 async fn apply_effects(
@@ -1324,8 +1325,7 @@ async fn apply_effects(
             }
             Effect::LinkDuplicate => {}
             Effect::FreezeSubmission | Effect::RecordRegistration { .. } => {}
-            // The suggestions module (inter-session suggestions) creates the draft when it is
-            // built; until then the state and the timeline record the conversion.
+            // Applied by `act`, which knows the acting user the draft's records name.
             Effect::CreateSuggestionDraft => {}
         }
     }

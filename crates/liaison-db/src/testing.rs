@@ -405,8 +405,12 @@ pub fn fixture() -> liaison_core::dataset::Dataset {
             account("station.hm", Role::StationStaff, Some("JJ-HM")),
             account("deputy.d1", Role::Deputy, Some("JJ-D1")),
             account("grid.hm", Role::GridWorker, Some("JJ-HM")),
+            // A second deputy of the same district: a co-signer of deputy.d1's suggestions.
+            account("deputy.d3", Role::Deputy, Some("JJ-D3")),
             account("unit.jjzj", Role::UnitOfficer, Some("JJ-ZJ")),
             account("lead.jjzj", Role::UnitLead, Some("JJ-ZJ")),
+            // A second unit: a co-unit of suggestions assigned to JJ-ZJ.
+            account("unit.hmgov", Role::UnitOfficer, Some("JJ-HM-GOV")),
             account("citizen.1", Role::Citizen, None),
         ],
     }

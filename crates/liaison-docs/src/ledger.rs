@@ -86,35 +86,67 @@ const WIDTHS: [f64; 13] = [
 /// Writes the ledger. `note` goes on the second line (scope, filters, export time; say there
 /// when the list was cut short).
 pub fn ledger_xlsx(rows: &[LedgerRow], note: &str) -> Result<Vec<u8>, DocError> {
+    let cells: Vec<Vec<&str>> = rows.iter().map(|r| r.cells().to_vec()).collect();
+    table_xlsx(&Table {
+        sheet: "民意台账",
+        title: "民意收集处理台账",
+        note,
+        headers: &LEDGER_HEADERS,
+        widths: &WIDTHS,
+        rows: &cells,
+    })
+}
+
+/// A one-sheet table file: a title line, a note line, the header row (row
+/// [`LEDGER_HEADER_ROW`]), then the rows — the layout of every ledger and export people file.
+#[derive(Debug, Clone, Copy)]
+pub struct Table<'a, S: AsRef<str>> {
+    /// Sheet name (at most 31 characters).
+    pub sheet: &'a str,
+    /// Title, first line.
+    pub title: &'a str,
+    /// Note, second line (what the file covers, when it was made).
+    pub note: &'a str,
+    /// Column headers.
+    pub headers: &'a [&'a str],
+    /// Column widths in characters (missing ones get 14).
+    pub widths: &'a [f64],
+    /// Cells, one vector per row; empty cells stay empty.
+    pub rows: &'a [Vec<S>],
+}
+
+/// Writes a [`Table`] as an .xlsx workbook with a filter on the header and frozen panes.
+pub fn table_xlsx<S: AsRef<str>>(t: &Table<'_, S>) -> Result<Vec<u8>, DocError> {
     let mut book = Workbook::new();
     let ws = book.add_worksheet();
-    ws.set_name("民意台账")?;
+    ws.set_name(t.sheet)?;
     let title = Format::new().set_bold().set_font_size(14);
     let header = Format::new()
         .set_bold()
         .set_background_color("#EEF1F4")
         .set_align(FormatAlign::Center);
-    ws.write_string_with_format(0, 0, "民意收集处理台账", &title)?;
-    ws.write_string(1, 0, note)?;
-    for (c, h) in LEDGER_HEADERS.iter().enumerate() {
+    ws.write_string_with_format(0, 0, t.title, &title)?;
+    ws.write_string(1, 0, t.note)?;
+    for (c, h) in t.headers.iter().enumerate() {
         let col = c as u16;
         ws.write_string_with_format(LEDGER_HEADER_ROW, col, *h, &header)?;
-        ws.set_column_width(col, WIDTHS[c])?;
+        ws.set_column_width(col, t.widths.get(c).copied().unwrap_or(14.0))?;
     }
-    for (i, row) in rows.iter().enumerate() {
+    for (i, row) in t.rows.iter().enumerate() {
         let r = LEDGER_HEADER_ROW + 1 + i as u32;
-        for (c, value) in row.cells().iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            let value = value.as_ref();
             if !value.is_empty() {
-                ws.write_string(r, c as u16, *value)?;
+                ws.write_string(r, c as u16, value)?;
             }
         }
     }
-    let last = LEDGER_HEADER_ROW + rows.len() as u32;
+    let last = LEDGER_HEADER_ROW + t.rows.len() as u32;
     ws.autofilter(
         LEDGER_HEADER_ROW,
         0,
         last,
-        (LEDGER_HEADERS.len() - 1) as u16,
+        (t.headers.len().max(1) - 1) as u16,
     )?;
     ws.set_freeze_panes(LEDGER_HEADER_ROW + 1, 1)?;
     Ok(book.save_to_buffer()?)

@@ -53,6 +53,14 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
         label: "工作台",
         key: "home",
     }];
+    // 闭会建议, 履职档案 and the deputy workbench (issue 4).
+    if role == Role::Deputy {
+        v.push(NavItem {
+            href: "/work/me",
+            label: "代表工作台",
+            key: "me",
+        });
+    }
     if role.is_business_staff()
         || matches!(
             role,
@@ -63,6 +71,29 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             href: "/work/opinions",
             label: "民意收集处理",
             key: "opinions",
+        });
+    }
+    // 闭会建议 and 履职档案 (issue 4). Station staff keep no suggestion registry.
+    if matches!(
+        role,
+        Role::CityStaff
+            | Role::CountyStaff
+            | Role::TownshipStaff
+            | Role::Deputy
+            | Role::UnitOfficer
+            | Role::UnitLead
+    ) {
+        v.push(NavItem {
+            href: "/work/suggestions",
+            label: "闭会建议",
+            key: "suggestions",
+        });
+    }
+    if role.is_business_staff() || role == Role::Deputy {
+        v.push(NavItem {
+            href: "/work/duty-record",
+            label: "履职档案",
+            key: "duty_record",
         });
     }
     let org = role.is_business_staff() || role == Role::SystemAdmin;

@@ -182,6 +182,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::admin::router())
         .merge(routes::data::router())
         .merge(routes::posters::router())
+        // 闭会建议, 履职档案 and the deputy workbench (issue 4).
+        .merge(routes::suggestions::router())
+        .merge(routes::duty_record::router())
+        .merge(routes::deputy_home::router())
         .nest("/api/v1", api::router())
         .merge(api::open311::router())
         .merge(metrics::router())

@@ -9,6 +9,9 @@ pub mod auth;
 pub mod open311;
 pub mod opinions;
 pub mod org;
+// 闭会建议 and 履职档案 (issue 4).
+pub mod duty_record;
+pub mod suggestions;
 
 use crate::AppState;
 use axum::Json;
@@ -35,6 +38,28 @@ pub fn router() -> Router<AppState> {
         .route("/opinions/track/rating", post(opinions::rate))
         .route("/opinions/{id}", get(opinions::show))
         .route("/opinions/{id}/actions", post(opinions::act))
+        // 闭会建议 and 履职档案 (issue 4).
+        .route(
+            "/suggestions",
+            get(suggestions::list).post(suggestions::create),
+        )
+        .route(
+            "/suggestions/{id}",
+            get(suggestions::show).patch(suggestions::update),
+        )
+        .route("/suggestions/{id}/actions", post(suggestions::act))
+        .route(
+            "/suggestions/{id}/supplements",
+            post(suggestions::supplement),
+        )
+        .route(
+            "/deputies/{id}/duty-record",
+            get(duty_record::list).post(duty_record::declare),
+        )
+        .route(
+            "/deputies/{id}/duty-record/{entry_id}/actions",
+            post(duty_record::review),
+        )
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
 }
@@ -93,10 +118,20 @@ impl Modify for BearerAuth {
         opinions::show,
         opinions::act,
         opinions::hot_topics,
+        // 闭会建议 and 履职档案 (issue 4).
+        suggestions::list,
+        suggestions::create,
+        suggestions::show,
+        suggestions::update,
+        suggestions::supplement,
+        suggestions::act,
+        duty_record::list,
+        duty_record::declare,
+        duty_record::review,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"))
+    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"), (name = "suggestions", description = "闭会建议"), (name = "duty_record", description = "代表履职档案"))
 )]
 pub struct ApiDoc;
 

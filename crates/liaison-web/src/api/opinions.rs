@@ -359,6 +359,7 @@ pub fn act_error(e: ActError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m)
         }
         ActError::Forbidden => ApiError::forbidden("您与该事项无处理关系，无权操作"),
+        ActError::ForbiddenBecause(m) => ApiError::forbidden(m),
         ActError::Db(liaison_db::DbError::Stale) => ApiError::new(
             StatusCode::CONFLICT,
             "stale",
@@ -660,6 +661,8 @@ pub struct OpinionDetail {
     pub suggested_unit: Option<liaison_db::opinions::UnitSuggestion>,
     /// Received.
     pub created_at: String,
+    /// The inter-session suggestion the item was converted into (`/api/v1/suggestions/{id}`).
+    pub suggestion_id: Option<i64>,
 }
 
 /// The staff view of an opinion, checking that `p` may see it.
@@ -766,6 +769,9 @@ pub async fn detail_for(
             opinions::suggest_unit(&state.db, category, &o.region_path).await?
         },
         created_at: rfc3339(&o.created_at),
+        suggestion_id: liaison_db::suggestions::by_source_opinion(&state.db, o.id)
+            .await?
+            .map(|(id, _)| id),
     })
 }
 
@@ -808,6 +814,9 @@ pub struct ActionBody {
     pub category: Option<String>,
     /// The `version` the client saw; refused as stale if the item changed since.
     pub version: Option<i64>,
+    /// The deputy who takes the item up as a suggestion (convert_to_suggestion); defaults to the
+    /// deputy the item is addressed to.
+    pub deputy_id: Option<i64>,
 }
 
 /// Turns a request body into the storage layer's input, or field errors.
@@ -849,6 +858,7 @@ pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiE
             into_id: b.into_id,
             category: b.category.clone(),
             expected_version: b.version,
+            deputy_id: b.deputy_id,
         },
     ))
 }

@@ -10,6 +10,10 @@ pub mod posters;
 pub mod public;
 pub mod settings;
 pub mod workbench;
+// 闭会建议, 履职档案 and the deputy workbench (issue 4).
+pub mod deputy_home;
+pub mod duty_record;
+pub mod suggestions;
 
 use crate::error::PageError;
 

@@ -1067,6 +1067,7 @@ struct ActForm {
     into: String,
     rating: String,
     comment: String,
+    deputy_id: String,
 }
 
 impl ActForm {
@@ -1087,6 +1088,7 @@ impl ActForm {
                 "into" => f.into = v,
                 "rating" => f.rating = v,
                 "comment" => f.comment = v,
+                "deputy_id" => f.deputy_id = v,
                 _ => {}
             }
         }
@@ -1139,6 +1141,13 @@ impl ActForm {
                     .map_err(|_| ("co_unit_ids", "请从列表中选择协办单位".to_owned()))?,
             );
         }
+        let deputy_id = match self.deputy_id.trim() {
+            "" => None,
+            d => Some(
+                d.parse::<i64>()
+                    .map_err(|_| ("deputy_id", "请从列表中选择代表".to_owned()))?,
+            ),
+        };
         let mut reason = text("reason", "理由", &self.reason, 1000)?;
         let content = text("content", "答复内容", &self.content, 5000)?;
         let comment = text("comment", "回访情况", &self.comment, 500)?;
@@ -1177,6 +1186,7 @@ impl ActForm {
             into_id: merge_into,
             category,
             expected_version: self.version.trim().parse().ok(),
+            deputy_id,
         })
     }
 }
@@ -1211,6 +1221,7 @@ fn error_field(e: &ActError, action: OpinionAction) -> &'static str {
             OpinionAction::Assign => "unit_id",
             OpinionAction::Merge => "into",
             OpinionAction::Reply | OpinionAction::AnswerOnSpot => "content",
+            OpinionAction::ConvertToSuggestion => "deputy_id",
             _ => "",
         },
         _ => "",
@@ -1262,6 +1273,8 @@ struct ActionForm {
     ratings: Option<Vec<Choice>>,
     comment: Option<String>,
     into: Option<String>,
+    /// Deputies to choose from (convert_to_suggestion of an item addressed to no deputy).
+    deputies: Option<Vec<Choice>>,
     reason: Option<ReasonField>,
     error: Option<String>,
     error_field: &'static str,
@@ -1293,6 +1306,7 @@ impl ActionForm {
             "rating" => self.ratings.is_some(),
             "comment" => self.comment.is_some(),
             "into" => self.into.is_some(),
+            "deputy_id" => self.deputies.is_some(),
             "reason" => self.reason.is_some(),
             _ => false,
         }
@@ -1310,6 +1324,8 @@ struct FormData {
     reply_due: String,
     /// The lead unit the routing table suggests, if any.
     suggested_unit: Option<(i64, String)>,
+    /// Deputies of the station, when the item is addressed to none (for a conversion).
+    station_deputies: Vec<(i64, String)>,
 }
 
 fn choices<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) -> Vec<Choice> {
@@ -1343,6 +1359,7 @@ fn blank_form(action: OpinionAction, data: &FormData) -> ActionForm {
         ratings: None,
         comment: None,
         into: None,
+        deputies: None,
         reason: None,
         error: None,
         error_field: "",
@@ -1522,7 +1539,15 @@ fn blank_form(action: OpinionAction, data: &FormData) -> ActionForm {
             f.hint = "提请督办后，承办单位须在督办期限内答复。";
         }
         A::ConvertToSuggestion => {
-            f.hint = "涉及面广、需通过代表建议推动解决的，转为闭会期间代表建议。";
+            f.hint = "涉及面广、需通过代表建议推动解决的，转为闭会期间代表建议：为领衔代表生成建议草稿，代表修改后提交。";
+            if !data.station_deputies.is_empty() {
+                f.deputies = Some(
+                    data.station_deputies
+                        .iter()
+                        .map(|(id, name)| (id.to_string(), name.clone(), false))
+                        .collect(),
+                );
+            }
         }
         A::CloseUnrated => {}
     }
@@ -1565,6 +1590,11 @@ fn typed_form(mut f: ActionForm, typed: &ActForm, failure: &Failure) -> ActionFo
     }
     if f.into.is_some() {
         f.into = Some(typed.into.clone());
+    }
+    if let Some(d) = &mut f.deputies {
+        for (v, _, chosen) in d.iter_mut() {
+            *chosen = *v == typed.deputy_id;
+        }
     }
     if let Some(r) = &mut f.reason {
         r.value = typed.reason.clone();
@@ -1690,6 +1720,9 @@ fn done_notice(code: &str) -> Option<String> {
         A::Reply => "已答复，等待联络站审核。".to_owned(),
         A::ApproveReply => "答复已审核通过，办理结果已反馈反映人。".to_owned(),
         A::Decline => "已不予受理，理由和引导渠道将告知反映人。".to_owned(),
+        A::ConvertToSuggestion => {
+            "已转为闭会建议，已为领衔代表生成建议草稿，代表修改后即可提交。".to_owned()
+        }
         other => format!("已完成“{}”。", other.label()),
     })
 }
@@ -1729,6 +1762,13 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
         requested_extension: requested_extension(&d.timeline),
         suggested_unit: d.suggested_unit.as_ref().map(|u| (u.id, u.name.clone())),
         reply_due: d.reply_due_on.clone().unwrap_or_default(),
+        station_deputies: if available.contains(&OpinionAction::ConvertToSuggestion)
+            && o.deputy_id.is_none()
+        {
+            station_deputies(state, o.station_id).await?
+        } else {
+            Vec::new()
+        },
     };
     let failure = extra.failure.as_ref().map(|(f, _)| f.clone());
     let mut forms: Vec<ActionForm> = available
@@ -1870,6 +1910,20 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
         failure,
         d,
     })
+}
+
+/// Deputies resident at a station and its rooms/points: (id, name).
+async fn station_deputies(state: &AppState, station_id: i64) -> PageResult<Vec<(i64, String)>> {
+    let page = directory::list_deputies(
+        &state.db,
+        Some(&Scope::Station(station_id)),
+        &directory::DeputyFilter {
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(page.items.into_iter().map(|d| (d.id, d.name)).collect())
 }
 
 /// Units an item may be assigned to: those of the item's township, county and city, and for

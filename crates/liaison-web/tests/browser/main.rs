@@ -13,6 +13,7 @@ mod support;
 mod axe;
 mod harness;
 mod opinion_loop;
+mod suggestion_loop;
 
 use fantoccini::key::Key;
 use harness::{PC, PHONE, with_browser};

@@ -25,7 +25,7 @@ const UNIT_NAME: &str = "椒江区住房和城乡建设局";
 /// Waits until the first element matching `css` contains `expected`, and returns its text.
 /// Polls instead of waiting for the element once, because the page before a form submission
 /// may hold an element of the same kind (a notice, a state tag) with an older text.
-async fn wait_for_text(page: &Page, css: &str, expected: &str) -> String {
+pub(crate) async fn wait_for_text(page: &Page, css: &str, expected: &str) -> String {
     let deadline = Instant::now() + STEP_WAIT;
     loop {
         let mut seen = String::new();
@@ -48,7 +48,7 @@ async fn wait_for_text(page: &Page, css: &str, expected: &str) -> String {
 }
 
 /// Clicks the first element matching `css`.
-async fn click(page: &Page, css: &str) {
+pub(crate) async fn click(page: &Page, css: &str) {
     page.find(css)
         .await
         .click()
@@ -57,7 +57,7 @@ async fn click(page: &Page, css: &str) {
 }
 
 /// Clicks the link in `scope` whose text starts with `text` (tab labels carry a count after them).
-async fn click_link(page: &Page, scope: &str, text: &str) {
+pub(crate) async fn click_link(page: &Page, scope: &str, text: &str) {
     let xpath = format!("{scope}//a[starts-with(normalize-space(.), '{text}')]");
     let found = page
         .client
@@ -75,14 +75,14 @@ async fn click_link(page: &Page, scope: &str, text: &str) {
 }
 
 /// Signs the current staff user out with the 退出 button in the page header.
-async fn sign_out(page: &Page) {
+pub(crate) async fn sign_out(page: &Page) {
     click(page, "header form[action='/logout'] button[type=submit]").await;
     page.wait_for_path("/login").await;
 }
 
 /// The form of action `code` on an item page, unfolded: the rarer actions start folded inside
 /// `<details>`, which a user opens by clicking its summary.
-async fn action_form(page: &Page, code: &str) -> Element {
+pub(crate) async fn action_form(page: &Page, code: &str) -> Element {
     let details = page
         .find(&format!(
             "details:has(> form[action$='/act'] input[name=action][value='{code}'])"
@@ -109,7 +109,7 @@ async fn action_form(page: &Page, code: &str) -> Element {
 }
 
 /// Submits an action form with its own button, checking the button says what the action is.
-async fn submit(form: &Element, label: &str) {
+pub(crate) async fn submit(form: &Element, label: &str) {
     let button = form
         .find(Locator::Css("button[type=submit]"))
         .await
@@ -122,7 +122,7 @@ async fn submit(form: &Element, label: &str) {
 }
 
 /// Waits for the state tag of the item page to read `state`.
-async fn wait_for_state(page: &Page, state: &str) {
+pub(crate) async fn wait_for_state(page: &Page, state: &str) {
     wait_for_text(page, "main .tag-state", state).await;
 }
 

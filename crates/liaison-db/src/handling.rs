@@ -1,0 +1,191 @@
+//! What the storage of the two workflows (citizen opinions, deputies' suggestions) shares.
+//!
+//! `liaison_core::workflow` is one engine with two rule sets; this module is its one storage
+//! path for what is the same in both: the installation's rules a decision is taken under
+//! ([`Rules`]), who is acting ([`Acting`]), why an action failed ([`ActError`]), and the rows
+//! every applied decision writes besides its own table — the timeline event and the queued
+//! notification — into the same transaction as the state change and the audit record
+//! (`audit::append`). `opinions` and `suggestions` apply their decisions through these.
+
+use crate::audit::Actor;
+use crate::db::{Tx, now};
+use crate::error::{DbError, DbResult};
+use liaison_core::scope::Principal;
+use liaison_core::sla::SlaTable;
+use liaison_core::workdays::Calendar;
+use liaison_core::workflow::{self, Context};
+use time::Date;
+
+/// Today in China Standard Time (deadlines are days in China).
+pub fn today() -> Date {
+    time::OffsetDateTime::now_utc()
+        .to_offset(time::macros::offset!(+8))
+        .date()
+}
+
+/// Everything a decision needs from the installation.
+pub struct Rules<'a> {
+    /// Working-day calendar.
+    pub calendar: &'a Calendar,
+    /// Deadline table.
+    pub sla: &'a SlaTable,
+    /// Today (China time).
+    pub today: Date,
+}
+
+impl Rules<'_> {
+    /// A workflow context for today with no facts and no arguments.
+    pub fn context(&self) -> Context<'_> {
+        Context::new(self.today, self.calendar, self.sla)
+    }
+}
+
+/// Who is acting: a signed-in user, the submitter (with a verified tracking number), or the
+/// system (timers).
+#[derive(Debug, Clone)]
+pub enum Acting<'a> {
+    /// A signed-in user.
+    User(&'a Principal),
+    /// The submitter of an opinion.
+    Submitter,
+    /// The system.
+    System,
+}
+
+/// Why an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ActError {
+    /// The workflow refused it (wrong state, not permitted, a guard failed).
+    #[error("{0}")]
+    Workflow(#[from] workflow::WorkflowError),
+    /// The input is incomplete or wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The user has no relation to the item.
+    #[error("您无权处理该事项")]
+    Forbidden,
+    /// The user has no relation to the item, with a Chinese explanation of why.
+    #[error("{0}")]
+    ForbiddenBecause(String),
+    /// Storage failed (or the item is missing / was changed meanwhile).
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for ActError {
+    fn from(e: sqlx::Error) -> Self {
+        ActError::Db(e.into())
+    }
+}
+
+/// The item a timeline event or a notification belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// An opinion (`opinion.id`).
+    Opinion(i64),
+    /// A suggestion (`suggestion.id`).
+    Suggestion(i64),
+}
+
+/// One row of an item's timeline.
+#[derive(Debug, Clone)]
+pub struct TimelineEvent<'a> {
+    /// Action code.
+    pub action: &'a str,
+    /// Chinese label.
+    pub label: &'a str,
+    /// State code before (none when the item is created).
+    pub from: Option<&'a str>,
+    /// State code after.
+    pub to: &'a str,
+    /// Note for the people handling the item.
+    pub note: &'a str,
+    /// Note the submitter may see.
+    pub public_note: &'a str,
+}
+
+/// Appends a timeline event of `item`, inside the transaction of the change it records.
+pub async fn append_event(
+    tx: &mut Tx,
+    actor: &Actor,
+    item: Item,
+    e: &TimelineEvent<'_>,
+) -> DbResult<()> {
+    // The two tables have the same columns; only the owner column differs.
+    let (sql, id) = match item {
+        Item::Opinion(id) => (
+            "INSERT INTO opinion_event (opinion_id, at, actor_id, actor_name, actor_role, action, label, \
+             from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            id,
+        ),
+        Item::Suggestion(id) => (
+            "INSERT INTO suggestion_event (suggestion_id, at, actor_id, actor_name, actor_role, action, label, \
+             from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+            id,
+        ),
+    };
+    on_tx!(tx, t => sqlx::query(sql)
+        .bind(id).bind(now()).bind(actor.user_id).bind(&actor.name).bind(&actor.role).bind(e.action)
+        .bind(e.label).bind(e.from).bind(e.to).bind(e.note).bind(e.public_note)
+        .execute(t).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Queues a notification about `item` in the outbox, inside the transaction of the change that
+/// causes it; the delivery worker sends it afterwards.
+pub async fn enqueue(
+    tx: &mut Tx,
+    item: Item,
+    channel: &str,
+    recipient: &str,
+    template: &str,
+    payload: &str,
+) -> DbResult<()> {
+    let (opinion_id, suggestion_id) = match item {
+        Item::Opinion(id) => (Some(id), None),
+        Item::Suggestion(id) => (None, Some(id)),
+    };
+    let at = now();
+    on_tx!(tx, t => sqlx::query(
+        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, suggestion_id, \
+         status, attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,'pending',0,$7,$7)")
+        .bind(channel).bind(recipient).bind(template).bind(payload).bind(opinion_id)
+        .bind(suggestion_id).bind(at)
+        .execute(t).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Checks that handling units exist and are active; the message names the first that is not.
+pub async fn check_units(tx: &mut Tx, lead: i64, co: &[i64]) -> Result<(), ActError> {
+    if co.contains(&lead) {
+        return Err(ActError::Invalid("协办单位不能与主办单位相同".into()));
+    }
+    for u in std::iter::once(lead).chain(co.iter().copied()) {
+        let exists: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
+            "SELECT id FROM handling_unit WHERE id = $1 AND active = TRUE")
+            .bind(u).fetch_optional(t).await)?;
+        if exists.is_none() {
+            return Err(ActError::Invalid(format!(
+                "承办单位（编号{u}）不存在或已停用"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The names of units, in the order given, for timeline notes (主办单位：…；协办单位：…).
+pub async fn assignment_note(tx: &mut Tx, lead: Option<i64>, co: &[i64]) -> DbResult<String> {
+    let mut names = Vec::new();
+    for u in lead.iter().chain(co.iter()) {
+        let n: Option<String> = on_tx!(tx, t => sqlx::query_scalar("SELECT name FROM handling_unit WHERE id = $1")
+            .bind(*u).fetch_optional(t).await)?;
+        names.push(n.unwrap_or_else(|| format!("单位{u}")));
+    }
+    Ok(match names.split_first() {
+        Some((lead, co)) if !co.is_empty() => {
+            format!("主办单位：{lead}；协办单位：{}", co.join("、"))
+        }
+        Some((lead, _)) => format!("主办单位：{lead}"),
+        None => String::new(),
+    })
+}
