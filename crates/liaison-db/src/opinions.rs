@@ -93,6 +93,8 @@ pub struct NewOpinion {
     pub search_text: String,
     /// Sanitised photos: (mime, width, height, bytes).
     pub photos: Vec<(String, i64, i64, Vec<u8>)>,
+    /// The activity (reception, themed activity…) it was collected at, if any.
+    pub activity_id: Option<i64>,
 }
 
 /// The result of an intake.
@@ -511,15 +513,15 @@ pub async fn create(
             "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
              place, category_suggested, category_confidence, urgency, submitter_name_enc, \
              submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-             entered_by, idempotency_key, search_text, created_at, updated_at) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$22) \
+             entered_by, idempotency_key, search_text, created_at, updated_at, activity_id) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$22,$23) \
              RETURNING id")
             .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(&region_path).bind(&new.channel)
             .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
             .bind(new.category_confidence).bind(&new.urgency).bind(keys.encrypt(&new.name))
             .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
             .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
-            .bind(&new.idempotency_key).bind(&new.search_text).bind(at)
+            .bind(&new.idempotency_key).bind(&new.search_text).bind(at).bind(new.activity_id)
             .fetch_one(t).await).map_err(DbError::from);
         let id = match inserted {
             Ok(id) => id,
@@ -583,7 +585,7 @@ pub async fn create(
                 after: Some(serde_json::json!({
                     "tracking_no": no, "station_id": new.station_id, "deputy_id": new.deputy_id,
                     "channel": new.channel, "title": new.title, "anonymous": new.anonymous,
-                    "photos": new.photos.len(),
+                    "photos": new.photos.len(), "activity_id": new.activity_id,
                 })),
             },
         )

@@ -177,6 +177,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::admin::router())
         .merge(routes::data::router())
         .merge(routes::posters::router())
+        // 主题活动 and 督政议事
+        .merge(routes::activities::router())
+        .merge(routes::deliberations::router())
         .nest("/api/v1", api::router())
         .merge(api::open311::router())
         .merge(metrics::router())
