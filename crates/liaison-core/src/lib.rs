@@ -1,6 +1,7 @@
 //! Domain of Liaison with no input/output: the organisation's vocabulary, roles and scope,
 //! validation of what people type, and the protection of personal data.
 
+pub mod activity;
 pub mod dataset;
 pub mod duty;
 pub mod org;

@@ -5,7 +5,9 @@
 
 #[macro_use]
 pub mod db;
+pub mod activities;
 pub mod audit;
+pub mod deliberations;
 pub mod directory;
 pub mod duty_record;
 pub mod error;

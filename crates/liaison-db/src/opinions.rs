@@ -89,6 +89,8 @@ pub struct NewOpinion {
     pub search_text: String,
     /// Sanitised photos: (mime, width, height, bytes).
     pub photos: Vec<(String, i64, i64, Vec<u8>)>,
+    /// The activity (reception, themed activity…) it was collected at, if any.
+    pub activity_id: Option<i64>,
 }
 
 /// The result of an intake.
@@ -611,8 +613,9 @@ async fn create_together(
                 "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
                  place, category_suggested, category_confidence, urgency, submitter_name_enc, \
                  submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-                 entered_by, idempotency_key, search_text, due_kind, due_on, reply_due_on, created_at, updated_at) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25) \
+                 entered_by, idempotency_key, search_text, due_kind, due_on, reply_due_on, created_at, updated_at, \
+                 activity_id) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25,$26) \
                  ON CONFLICT DO NOTHING RETURNING id")
                 .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(region_path).bind(&new.channel)
                 .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
@@ -620,7 +623,7 @@ async fn create_together(
                 .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
                 .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
                 .bind(&new.idempotency_key).bind(&new.search_text).bind(due_kind).bind(due_on)
-                .bind(reply_due_on).bind(at)
+                .bind(reply_due_on).bind(at).bind(new.activity_id)
                 .fetch_optional(t).await)?;
             if let Some(id) = id {
                 outcome = Some(Ok((id, no)));
@@ -717,7 +720,7 @@ async fn create_together(
                 after: Some(serde_json::json!({
                     "tracking_no": no, "station_id": new.station_id, "deputy_id": new.deputy_id,
                     "channel": new.channel, "title": new.title, "anonymous": new.anonymous,
-                    "photos": new.photos.len(),
+                    "photos": new.photos.len(), "activity_id": new.activity_id,
                 })),
             },
         ));
@@ -1402,11 +1405,28 @@ pub struct OpinionFilter {
     pub before_id: Option<i64>,
     /// Page size.
     pub limit: i64,
-    /// Count every match (ledgers); otherwise the total stops at [`TOTAL_CAP`].
+    /// Count every match (ledgers); otherwise searches and unfiltered lists stop at [`TOTAL_CAP`].
     pub exact_total: bool,
 }
 
-/// Where list totals stop counting unless an exact total is asked for.
+impl OpinionFilter {
+    /// No condition that narrows a list to a working set (state, deadline, category, dates,
+    /// one station, unit or deputy): the list of everything in a scope.
+    fn is_broad(&self) -> bool {
+        self.states.is_empty()
+            && !self.overdue
+            && self.due_within_days.is_none()
+            && self.category.is_none()
+            && self.station_id.is_none()
+            && self.unit_id.is_none()
+            && self.deputy_id.is_none()
+            && self.created_from.is_none()
+            && self.created_to.is_none()
+    }
+}
+
+/// Where list totals of searches and unfiltered lists stop counting unless an exact total is
+/// asked for.
 pub const TOTAL_CAP: i64 = 1000;
 
 /// A row of an opinion list.
@@ -1600,14 +1620,19 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         // The first page holds every match: it is the count.
         (items.len() as i64, false)
     } else {
+        // Only searches and unfiltered browsing (ledgers of a whole county) can match hundreds
+        // of thousands of rows; those stop counting at the cap. A narrow filter is counted
+        // exactly: under a LIMIT the planner prefers walking the newest rows first, which reads
+        // the whole table whenever fewer than the cap match.
+        let capped = !f.exact_total && (!f.q.is_empty() || f.is_broad());
         let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
         from_where(&mut c, false, db.backend(), scope, f, today);
-        if !f.exact_total {
+        if capped {
             c.push(" LIMIT ").bind(TOTAL_CAP + 1);
         }
         c.push(") AS matching");
         let n = c.fetch_count(db).await?;
-        if !f.exact_total && n > TOTAL_CAP {
+        if capped && n > TOTAL_CAP {
             (TOTAL_CAP, true)
         } else {
             (n, false)

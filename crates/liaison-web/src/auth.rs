@@ -362,6 +362,78 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
     }
 }
 
+/// A state-changing form that may carry photos: `multipart/form-data` (the browser form with
+/// its file field) or URL-encoded (no photos). The `_csrf` field is checked like [`CsrfForm`];
+/// files of the field `photos` are returned as they came, for the intake to check and re-encode.
+pub struct CsrfUpload<T> {
+    /// The text fields.
+    pub form: T,
+    /// The uploaded photos (empty file inputs left out).
+    pub photos: Vec<Vec<u8>>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfUpload<T> {
+    type Rejection = Response;
+    async fn from_request(req: Request, s: &S) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        if !multipart {
+            let CsrfForm(form) = CsrfForm::<T>::from_request(req, s).await?;
+            return Ok(CsrfUpload {
+                form,
+                photos: Vec::new(),
+            });
+        }
+        let ctx = req
+            .extensions()
+            .get::<RequestCtx>()
+            .cloned()
+            .ok_or_else(|| PageError::Csrf.into_response())?;
+        let mut mp = axum::extract::Multipart::from_request(req, s)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let unreadable = |e: axum::extract::multipart::MultipartError| {
+            PageError::BadRequest(format!(
+                "提交内容无法读取，可能是照片过大（总计不超过20MB），请减少照片后重试：{e}"
+            ))
+            .into_response()
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut photos = Vec::new();
+        while let Some(field) = mp.next_field().await.map_err(unreadable)? {
+            let name = field.name().unwrap_or("").to_owned();
+            if name == "photos" {
+                let has_name = field.file_name().is_some_and(|n| !n.is_empty());
+                let bytes = field.bytes().await.map_err(unreadable)?;
+                if has_name && !bytes.is_empty() {
+                    photos.push(bytes.to_vec());
+                }
+            } else {
+                let value = field.text().await.map_err(unreadable)?;
+                pairs.push((name, value));
+            }
+        }
+        let sent = pairs
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if !tokens_match(sent, ctx.csrf()) {
+            tracing::warn!(ip = %ctx.ip, "CSRF token missing or wrong");
+            return Err(PageError::Csrf.into_response());
+        }
+        // The text fields go through the same deserialisation as a URL-encoded form.
+        let encoded = serde_urlencoded::to_string(&pairs)
+            .map_err(|e| PageError::BadRequest(format!("表单内容无法识别：{e}")).into_response())?;
+        let form = serde_urlencoded::from_str(&encoded)
+            .map_err(|e| PageError::BadRequest(format!("表单内容无法识别：{e}")).into_response())?;
+        Ok(CsrfUpload { form, photos })
+    }
+}
+
 /// Per-address rate limits of the endpoints that anyone can reach.
 pub struct RateLimits {
     /// Sign-in attempts (page and API).

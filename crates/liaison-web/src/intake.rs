@@ -49,6 +49,8 @@ pub struct IntakeInput {
     pub photos: Vec<Vec<u8>>,
     /// Staff member entering it for a citizen.
     pub entered_by: Option<i64>,
+    /// The activity it was collected at (checked by the caller).
+    pub activity_id: Option<i64>,
 }
 
 /// Why an intake failed.
@@ -258,6 +260,7 @@ pub async fn submit(
         confidential: input.confidential,
         publishable: input.publishable,
         entered_by: input.entered_by,
+        activity_id: input.activity_id,
         idempotency_key: input.idempotency_key.clone(),
         search_text,
         photos: photos

@@ -96,6 +96,20 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             key: "duty_record",
         });
     }
+    // 主题活动 and 督政议事: organisers, deputies (their activities, check-in) and units (invited).
+    if role.is_business_staff() || matches!(role, Role::Deputy | Role::UnitOfficer | Role::UnitLead)
+    {
+        v.push(NavItem {
+            href: "/work/activities",
+            label: "主题活动",
+            key: "activities",
+        });
+        v.push(NavItem {
+            href: "/work/deliberations",
+            label: "督政议事",
+            key: "deliberations",
+        });
+    }
     let org = role.is_business_staff() || role == Role::SystemAdmin;
     if org {
         v.push(NavItem {

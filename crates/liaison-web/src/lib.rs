@@ -186,6 +186,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::suggestions::router())
         .merge(routes::duty_record::router())
         .merge(routes::deputy_home::router())
+        // 主题活动 and 督政议事
+        .merge(routes::activities::router())
+        .merge(routes::deliberations::router())
         .nest("/api/v1", api::router())
         .merge(api::open311::router())
         .merge(metrics::router())
@@ -199,6 +202,9 @@ pub fn build_router(state: AppState) -> Router {
             metrics::track,
         ))
         .layer(RequestBodyLimitLayer::new(20 * 1024 * 1024))
+        // axum's extractors stop at 2 MB by default, which a single phone photo exceeds; the
+        // 20 MB limit above is the one that applies.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

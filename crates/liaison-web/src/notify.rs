@@ -113,6 +113,14 @@ pub fn render(n: &Notification, public_url: &str) -> String {
             "【人大代表联络站】您反映的事项（受理编号{no}）与相同问题合并办理，办理结果将一并反馈。"
         ),
         "opinion.converted" => format!("【联络站】事项 {no}（{title}）已转为代表闭会建议办理"),
+        // 主题活动: invitations and changes for deputies, replies and reports for stations.
+        "activity.invited" => format!("【联络站】邀请您参加活动“{title}”，请在工作台回复是否参加"),
+        "activity.substitute" => {
+            format!("【联络站】有代表请假并推荐您代为参加活动“{title}”，请在工作台回复")
+        }
+        "activity.cancelled" => format!("【联络站】活动“{title}”已取消"),
+        "activity.replied" => format!("【联络站】受邀代表已回复活动“{title}”的邀请"),
+        "activity.reported" => format!("【联络站】活动“{title}”的情况已上报，请查阅"),
         other => {
             let what = match other {
                 "opinion.assigned_co" => "协办事项待办理",

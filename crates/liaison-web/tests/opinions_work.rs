@@ -24,6 +24,7 @@ backend_tests!(
     supervisors_get_the_supervision_centre,
     a_grid_worker_records_for_their_station_and_sees_only_their_own,
     the_workbench_shows_each_users_to_do_counts,
+    proxy_entry_takes_photos_and_keeps_the_text_when_one_is_refused,
 );
 
 async fn text(resp: reqwest::Response) -> String {
@@ -948,4 +949,64 @@ async fn the_workbench_shows_each_users_to_do_counts(b: Backend) {
     let a = app.login("security").await;
     let home = text(a.get(app.url("/work")).send().await.unwrap()).await;
     assert!(!home.contains("我的待办"));
+}
+
+async fn proxy_entry_takes_photos_and_keeps_the_text_when_one_is_refused(b: Backend) {
+    use base64::Engine as _;
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c = app.login("station.hm").await;
+    let page = text(c.get(app.url("/work/opinions/new")).send().await.unwrap()).await;
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("name=\"photos\""));
+    let token = csrf_from(&page).unwrap();
+    let key = hidden(&page, "key");
+    let form = |photo: (Vec<u8>, &'static str)| {
+        reqwest::multipart::Form::new()
+            .text("_csrf", token.clone())
+            .text("key", key.clone())
+            .text("station_code", "JJ-HM")
+            .text("channel", "paper")
+            .text("name", "钱师傅")
+            .text("phone", "13911110040")
+            .text("body", "信里说：河边护栏松动，孩子放学经过很危险。")
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(photo.0).file_name(photo.1),
+            )
+    };
+    // A file that is not an image is refused by name; what was typed stays.
+    let html = text(
+        c.post(app.url("/work/opinions/new"))
+            .multipart(form((b"scanned letter".to_vec(), "letter.txt")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("第1张照片"), "{html}");
+    assert!(
+        html.contains("河边护栏松动") && html.contains("钱师傅"),
+        "typed text kept"
+    );
+    let png = base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+        .unwrap();
+    let r = c
+        .post(app.url("/work/opinions/new"))
+        .multipart(form((png, "railing.png")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let no = tracking_no(&text(r).await);
+    let o = opinions::by_tracking_no(&app.db, &no)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(o.channel, "paper");
+    let ids = opinions::photo_ids(&app.db, o.id).await.unwrap();
+    assert_eq!(ids.len(), 1, "the photo is stored with the item");
+    let (_, mime, _) = opinions::photo(&app.db, ids[0]).await.unwrap();
+    assert_eq!(mime, "image/jpeg", "re-encoded");
 }

@@ -40,6 +40,15 @@ pub struct FeatureConfig {
     /// Ignore buckets seen in fewer training messages than this (only with `idf`; their IDF
     /// is stored as 0). Unseen buckets are always ignored.
     pub min_df: u32,
+    /// How a message with both title and body is combined (only with `normalise_fields`).
+    /// `None`: the two unit-length parts are added (the title scaled by `title_weight`) and
+    /// the sum is normalised to unit length. `Some(share)`: the vector is
+    /// `share · title + (1 − share) · body` without renormalising, so a linear model's score
+    /// is exactly the same mix of the scores of the title alone and the body alone. A message
+    /// with one field is its unit-length vector either way, as the training rows are.
+    // Left out of the model file when unset, so models trained without it keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_share: Option<f32>,
 }
 
 impl Default for FeatureConfig {
@@ -56,6 +65,7 @@ impl Default for FeatureConfig {
             fold_digits: true,
             idf: true,
             min_df: 2,
+            title_share: None,
         }
     }
 }
@@ -160,7 +170,7 @@ impl Collector {
 
 /// Lowercases ASCII, folds full-width ASCII forms to their ASCII form, optionally folds digits,
 /// and maps everything that is neither letter nor digit to [`SEPARATOR`].
-fn normalise_char(c: char, fold_digits: bool) -> u32 {
+pub(crate) fn normalise_char(c: char, fold_digits: bool) -> u32 {
     let c = match u32::from(c) {
         // Full-width ！..～ sit exactly 0xFEE0 above their ASCII forms.
         code @ 0xFF01..=0xFF5E => char::from_u32(code - 0xFEE0).unwrap_or(c),
@@ -219,6 +229,7 @@ pub fn vectorise(config: &FeatureConfig, idf: &[f32], title: &str, body: &str) -
             1.0
         }
     };
+    let mut renormalise = true;
     let (title_scale, body_scale) = if config.normalise_fields {
         let (mut title_sq, mut body_sq) = (0f32, 0f32);
         for &(bucket, in_title, in_body) in &counts {
@@ -227,7 +238,13 @@ pub fn vectorise(config: &FeatureConfig, idf: &[f32], title: &str, body: &str) -
             body_sq += (damp(in_body) * w).powi(2);
         }
         let inverse = |sq: f32| if sq > 0.0 { 1.0 / sq.sqrt() } else { 0.0 };
-        (config.title_weight * inverse(title_sq), inverse(body_sq))
+        match config.title_share {
+            Some(share) if title_sq > 0.0 && body_sq > 0.0 => {
+                renormalise = false;
+                (share * inverse(title_sq), (1.0 - share) * inverse(body_sq))
+            }
+            _ => (config.title_weight * inverse(title_sq), inverse(body_sq)),
+        }
     } else {
         (config.title_weight, 1.0)
     };
@@ -240,7 +257,7 @@ pub fn vectorise(config: &FeatureConfig, idf: &[f32], title: &str, body: &str) -
         .filter(|&(_, value)| value != 0.0)
         .collect();
     let norm = vec.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
-    if norm > 0.0 {
+    if renormalise && norm > 0.0 {
         for (_, v) in &mut vec {
             *v /= norm;
         }
@@ -322,6 +339,29 @@ mod tests {
         let norm: f32 = vec.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5);
         assert!(vec.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn title_share_mixes_the_unit_length_fields_without_renormalising() {
+        let config = FeatureConfig {
+            idf: false,
+            title_share: Some(0.3),
+            ..chars_only()
+        };
+        let title = vectorise(&config, &[], "小区停车", "");
+        let body = vectorise(&config, &[], "", "楼下车辆乱停乱放");
+        let both = vectorise(&config, &[], "小区停车", "楼下车辆乱停乱放");
+        let value = |v: &SparseVec, b: u32| v.iter().find(|e| e.0 == b).map_or(0.0, |e| e.1);
+        for &(bucket, v) in &both {
+            let expected = 0.3 * value(&title, bucket) + 0.7 * value(&body, bucket);
+            assert!((v - expected).abs() < 1e-6);
+        }
+        // One field alone is unit length, as without the share.
+        let legacy = FeatureConfig {
+            title_share: None,
+            ..config
+        };
+        assert_eq!(title, vectorise(&legacy, &[], "小区停车", ""));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 pub mod data;
 pub mod eval;
+pub mod fasttext;
 pub mod features;
 pub mod model;
 
@@ -20,8 +21,9 @@ use std::sync::LazyLock;
 
 pub use data::{DataError, TrainingSet, load_eval_set, load_training_set};
 pub use eval::{EvalReport, LabelScores, evaluate};
+pub use fasttext::{FastText, FastTextConfig, FastTextOptions};
 pub use features::FeatureConfig;
-pub use model::{Algorithm, DEFAULT_AGGRESSIVENESS, Model, ModelError, TrainOptions};
+pub use model::{Algorithm, Blend, DEFAULT_AGGRESSIVENESS, Model, ModelError, TrainOptions};
 
 /// One labelled message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,6 +242,8 @@ mod tests {
             Algorithm::Logistic,
             Algorithm::NaiveBayes { alpha: 0.1 },
             Algorithm::ComplementNaiveBayes { alpha: 0.1 },
+            Algorithm::DualSvm { c: 1.0 },
+            Algorithm::NbSvm { c: 1.0, alpha: 1.0 },
         ] {
             let opts = TrainOptions {
                 algorithm,
@@ -248,6 +252,49 @@ mod tests {
             let model = Model::train(&examples, &opts);
             assert_eq!(evaluate(&model, &examples).accuracy, 1.0, "{algorithm:?}");
         }
+    }
+
+    #[test]
+    fn a_blend_is_the_geometric_mean_of_its_two_learners() {
+        let examples = toy_examples();
+        let nbsvm = Algorithm::NbSvm { c: 1.0, alpha: 1.0 };
+        let blended = |share: f32| TrainOptions {
+            blend: Some(Blend {
+                algorithm: nbsvm,
+                epochs: 5,
+                share,
+            }),
+            ..small_options()
+        };
+        // Share 0 leaves the main learner alone.
+        assert_eq!(
+            Model::train(&examples, &blended(0.0)),
+            Model::train(&examples, &small_options())
+        );
+        // Share 1 ranks like the second learner alone.
+        let alone = Model::train(
+            &examples,
+            &TrainOptions {
+                algorithm: nbsvm,
+                ..small_options()
+            },
+        );
+        let other = Model::train(&examples, &blended(1.0));
+        for text in [
+            "空气污染",
+            "老师作业",
+            "社保缴费",
+            "学校门口垃圾焚烧",
+            "老师缴费",
+        ] {
+            let label = |m: &Model| m.predict("", text).label_l1;
+            assert_eq!(label(&other), label(&alone), "{text}");
+        }
+        let half = Model::train(&examples, &blended(0.5));
+        assert_eq!(evaluate(&half, &examples).accuracy, 1.0);
+        let mut corrected = half.clone();
+        assert!(corrected.learn(&Example::new("", "学校门口垃圾焚烧", "教育文体"), 0.5));
+        assert_ne!(corrected, half);
     }
 
     #[test]

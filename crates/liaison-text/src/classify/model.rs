@@ -27,6 +27,22 @@ pub enum Algorithm {
     LinearSvm,
     /// Multinomial logistic regression (softmax, L2), trained by stochastic gradient descent.
     Logistic,
+    /// One-vs-rest linear SVM with the squared hinge loss and L2 regularisation, solved
+    /// exactly by dual coordinate descent (Hsieh et al. 2008, liblinear's default solver).
+    /// Unlike SGD it converges to the one optimum of its objective, so the result does not
+    /// depend on the shuffling seed beyond rounding.
+    DualSvm {
+        /// Cost of a margin violation (liblinear's `C`); smaller is more regularised.
+        c: f32,
+    },
+    /// [`Algorithm::DualSvm`] on features scaled per label by their naive Bayes log-count
+    /// ratio (NBSVM, Wang and Manning 2012): features typical of a label are cheaper to use.
+    NbSvm {
+        /// Cost of a margin violation.
+        c: f32,
+        /// Additive smoothing of the document counts behind the ratios.
+        alpha: f32,
+    },
 }
 
 /// Training settings. [`TrainOptions::default`] is the configuration of the shipped model.
@@ -47,6 +63,31 @@ pub struct TrainOptions {
     pub average: bool,
     /// Seed of the example shuffling; the same seed and data give the same model.
     pub seed: u64,
+    /// Mix a second learner into the model (an ensemble of two linear models that is itself
+    /// one linear model, see [`Blend`]). Not used by the shipped model: the SVM + NBSVM blend
+    /// (share 0.5) gained +0.004–0.008 in every cross-validation column but scored macro-F1
+    /// 0.9172 on the held-out full rows against 0.9167 without it, and trains about three
+    /// times as long.
+    #[serde(default)]
+    pub blend: Option<Blend>,
+}
+
+/// A second learner trained on the same features and mixed into the model's scores.
+///
+/// Each learner's scores are turned into probabilities by a softmax whose temperature is
+/// fitted on held-out rows, and the two are combined as a weighted geometric mean
+/// (`(1 − share) · ln p₁ + share · ln p₂`). Because both are linear in the features, that
+/// mean is the softmax of one linear model, `(1 − share) · T₁ · W₁ + share · T₂ · W₂`, so the
+/// blend costs nothing at prediction time, keeps the file size and format, and
+/// [`Model::learn`] corrects the blended weights like any other.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Blend {
+    /// The second learner.
+    pub algorithm: Algorithm,
+    /// Its passes over the data.
+    pub epochs: u32,
+    /// Its weight in the geometric mean (0–1).
+    pub share: f32,
 }
 
 impl Default for TrainOptions {
@@ -59,6 +100,7 @@ impl Default for TrainOptions {
             balanced: false,
             average: true,
             seed: 20_200_228,
+            blend: None,
         }
     }
 }
@@ -124,23 +166,47 @@ impl Model {
         let mut rng = SplitMix64(opts.seed ^ 0x7e57);
         let (held_out, kept): (Vec<usize>, Vec<usize>) =
             (0..examples.len()).partition(|_| rng.below(10) == 0);
-        let temperature = if held_out.len() >= 20 && !kept.is_empty() {
-            let (kept_xs, kept_ys) = subset(&kept);
-            let (weights, bias) = fit_weights(&kept_xs, &kept_ys, labels.len(), opts);
-            let probe = Model {
-                labels: labels.clone(),
-                config,
-                idf: idf.clone(),
-                weights,
-                bias,
-                temperature: 1.0,
-            };
-            let (held_xs, held_ys) = subset(&held_out);
-            probe.fit_temperature(&held_xs, &held_ys)
-        } else {
-            1.0
+        let probe = |(weights, bias): (Vec<f32>, Vec<f32>)| Model {
+            labels: labels.clone(),
+            config,
+            idf: idf.clone(),
+            weights,
+            bias,
+            temperature: 1.0,
         };
-        let (weights, bias) = fit_weights(&xs, &ys, labels.len(), opts);
+        let companion = opts.blend.map(|blend| TrainOptions {
+            algorithm: blend.algorithm,
+            epochs: blend.epochs,
+            blend: None,
+            ..*opts
+        });
+        let classes = labels.len();
+        // Temperatures of the main learner and of the blended one (if any), and then of the
+        // blend.
+        let (mut temperature, mut temperatures) = (1.0, (1.0, 1.0));
+        if held_out.len() >= 20 && !kept.is_empty() {
+            let (kept_xs, kept_ys) = subset(&kept);
+            let (held_xs, held_ys) = subset(&held_out);
+            let main = probe(fit_weights(&kept_xs, &kept_ys, classes, opts));
+            temperature = main.fit_temperature(&held_xs, &held_ys);
+            if let (Some(blend), Some(companion)) = (opts.blend, companion) {
+                let other = probe(fit_weights(&kept_xs, &kept_ys, classes, &companion));
+                temperatures = (temperature, other.fit_temperature(&held_xs, &held_ys));
+                let mixed = probe(mix_weights(
+                    (main.weights, main.bias),
+                    (other.weights, other.bias),
+                    temperatures,
+                    blend.share,
+                ));
+                temperature = mixed.fit_temperature(&held_xs, &held_ys);
+            }
+        }
+        let mut fitted = fit_weights(&xs, &ys, classes, opts);
+        if let (Some(blend), Some(companion)) = (opts.blend, companion) {
+            let other = fit_weights(&xs, &ys, classes, &companion);
+            fitted = mix_weights(fitted, other, temperatures, blend.share);
+        }
+        let (weights, bias) = fitted;
         Model {
             labels,
             config,
@@ -284,7 +350,29 @@ fn fit_weights(
             naive_bayes(xs, ys, classes, buckets, alpha, true)
         }
         Algorithm::LinearSvm | Algorithm::Logistic => sgd(xs, ys, classes, opts),
+        Algorithm::DualSvm { c } => dual_svm(xs, ys, classes, opts, c, None),
+        Algorithm::NbSvm { c, alpha } => {
+            let ratios = log_count_ratios(xs, ys, classes, buckets, alpha);
+            dual_svm(xs, ys, classes, opts, c, Some(&ratios))
+        }
     }
+}
+
+/// The weights of the geometric mean of two calibrated softmax models (see [`Blend`]),
+/// expressed in the score units of the first, so the step limit of [`Model::learn`] keeps its
+/// meaning.
+fn mix_weights(
+    main: (Vec<f32>, Vec<f32>),
+    other: (Vec<f32>, Vec<f32>),
+    (t_main, t_other): (f32, f32),
+    share: f32,
+) -> (Vec<f32>, Vec<f32>) {
+    let a = 1.0 - share;
+    let b = share * t_other / t_main;
+    let mix = |x: Vec<f32>, y: Vec<f32>| -> Vec<f32> {
+        x.into_iter().zip(y).map(|(x, y)| a * x + b * y).collect()
+    };
+    (mix(main.0, other.0), mix(main.1, other.1))
 }
 
 /// Softmax of `scores · temperature`.
@@ -358,16 +446,16 @@ fn naive_bayes(
 }
 
 /// SplitMix64, a small deterministic generator for shuffling (Steele, Lea, Flood 2014).
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         features::finalise(self.0)
     }
 
     /// Uniform in `0..n` (the modulo bias is negligible for the sizes used here).
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
 }
@@ -488,6 +576,147 @@ fn sgd(
         let weights = v.iter().map(|w| (f64::from(*w) * scale) as f32).collect();
         (weights, bias)
     }
+}
+
+/// Per-example weights that make every label count as much in total (`n / (labels · n_label)`),
+/// or all 1.
+fn label_weights(ys: &[usize], classes: usize, balanced: bool) -> Vec<f64> {
+    let mut per_label = vec![0usize; classes];
+    for &y in ys {
+        per_label[y] += 1;
+    }
+    per_label
+        .iter()
+        .map(|&n| {
+            if balanced {
+                ys.len() as f64 / (classes as f64 * n.max(1) as f64)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// Per label and bucket (label-major), `ln((p_b / |p|) / (q_b / |q|))` where `p_b` counts the
+/// examples of the label that contain bucket `b` and `q_b` those of other labels, each plus
+/// `alpha`.
+fn log_count_ratios(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    buckets: usize,
+    alpha: f32,
+) -> Vec<f32> {
+    let mut counts = vec![0f64; buckets * classes];
+    for (x, &y) in xs.iter().zip(ys) {
+        for &(bucket, _) in x {
+            counts[y * buckets + bucket as usize] += 1.0;
+        }
+    }
+    let alpha = f64::from(alpha);
+    let mut all = vec![0f64; buckets];
+    for row in counts.chunks(buckets) {
+        for (a, c) in all.iter_mut().zip(row) {
+            *a += c;
+        }
+    }
+    let mut ratios = vec![0f32; buckets * classes];
+    for k in 0..classes {
+        let row = &counts[k * buckets..][..buckets];
+        let p_total: f64 = row.iter().map(|c| c + alpha).sum();
+        let q_total: f64 = row.iter().zip(&all).map(|(c, a)| a - c + alpha).sum();
+        for b in 0..buckets {
+            let p = (row[b] + alpha) / p_total;
+            let q = (all[b] - row[b] + alpha) / q_total;
+            ratios[k * buckets + b] = (p / q).ln() as f32;
+        }
+    }
+    ratios
+}
+
+/// Value of the constant feature that carries the bias in [`dual_svm`]. Like liblinear's
+/// `-B 1` the bias is then regularised with the other weights, which keeps the dual free of
+/// an equality constraint.
+const DUAL_BIAS_FEATURE: f64 = 1.0;
+
+/// One-vs-rest L2-regularised squared-hinge SVM by dual coordinate descent (Hsieh, Chang, Lin,
+/// Keerthi, Sundararajan 2008, algorithm 1 without shrinking). For each label the dual
+/// `min ½ αᵀ(Q + D)α − Σα, α ≥ 0` with `D_ii = 1 / (2 C_i)` is solved one coordinate at a
+/// time; `w = Σ α_i y_i x_i` is kept up to date, so a step costs one sparse dot product.
+/// Stops when the largest projected gradient of a pass is below 0.01 or after `opts.epochs`
+/// passes (at least 1).
+fn dual_svm(
+    xs: &[SparseVec],
+    ys: &[usize],
+    classes: usize,
+    opts: &TrainOptions,
+    c: f32,
+    ratios: Option<&[f32]>,
+) -> (Vec<f32>, Vec<f32>) {
+    let buckets = opts.features.buckets();
+    let costs = label_weights(ys, classes, opts.balanced);
+    let mut weights = vec![0f32; buckets * classes];
+    let mut bias = vec![0f32; classes];
+    let mut rng = SplitMix64(opts.seed);
+    let mut order: Vec<usize> = (0..xs.len()).collect();
+    let mut w = vec![0f64; buckets];
+    for label in 0..classes {
+        let ratio =
+            |bucket: u32| ratios.map_or(1.0, |r| f64::from(r[label * buckets + bucket as usize]));
+        let squared_norms: Vec<f64> = xs
+            .iter()
+            .map(|x| {
+                x.iter()
+                    .map(|&(bucket, v)| (f64::from(v) * ratio(bucket)).powi(2))
+                    .sum::<f64>()
+                    + DUAL_BIAS_FEATURE * DUAL_BIAS_FEATURE
+            })
+            .collect();
+        w.fill(0.0);
+        let mut b = 0f64;
+        let mut alpha = vec![0f64; xs.len()];
+        for _ in 0..opts.epochs.max(1) {
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.below(i + 1));
+            }
+            let mut largest_violation = 0f64;
+            for &i in &order {
+                let x = &xs[i];
+                let y = if ys[i] == label { 1.0 } else { -1.0 };
+                let diagonal = 0.5 / (f64::from(c) * costs[ys[i]]);
+                let margin = x
+                    .iter()
+                    .map(|&(bucket, v)| w[bucket as usize] * f64::from(v) * ratio(bucket))
+                    .sum::<f64>()
+                    + b * DUAL_BIAS_FEATURE;
+                let gradient = y * margin - 1.0 + diagonal * alpha[i];
+                let projected = if alpha[i] == 0.0 {
+                    gradient.min(0.0)
+                } else {
+                    gradient
+                };
+                largest_violation = largest_violation.max(projected.abs());
+                if projected == 0.0 {
+                    continue;
+                }
+                let new_alpha = (alpha[i] - gradient / (squared_norms[i] + diagonal)).max(0.0);
+                let delta = (new_alpha - alpha[i]) * y;
+                alpha[i] = new_alpha;
+                for &(bucket, v) in x {
+                    w[bucket as usize] += delta * f64::from(v) * ratio(bucket);
+                }
+                b += delta * DUAL_BIAS_FEATURE;
+            }
+            if largest_violation < 0.01 {
+                break;
+            }
+        }
+        for (bucket, value) in w.iter().enumerate() {
+            weights[bucket * classes + label] = (*value * ratio(bucket as u32)) as f32;
+        }
+        bias[label] = (b * DUAL_BIAS_FEATURE) as f32;
+    }
+    (weights, bias)
 }
 
 /// Errors reading a model file.

@@ -5,7 +5,9 @@
 //! `{"items": [...], "total": N, "next": cursor|null}` and take `after` (the cursor) and `limit`;
 //! errors return `{"error": {"code", "message", "fields"}}` with a stable `code`.
 
+pub mod activities;
 pub mod auth;
+pub mod deliberations;
 pub mod open311;
 pub mod opinions;
 pub mod org;
@@ -60,6 +62,22 @@ pub fn router() -> Router<AppState> {
             "/deputies/{id}/duty-record/{entry_id}/actions",
             post(duty_record::review),
         )
+        // 主题活动 and 督政议事
+        .route(
+            "/activities",
+            get(activities::list).post(activities::create),
+        )
+        .route(
+            "/activities/{id}",
+            get(activities::show).patch(activities::update),
+        )
+        .route("/activities/{id}/actions", post(activities::act))
+        .route(
+            "/deliberations",
+            get(deliberations::list).post(deliberations::create),
+        )
+        .route("/deliberations/{id}", get(deliberations::show))
+        .route("/deliberations/{id}/actions", post(deliberations::act))
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
 }
@@ -128,10 +146,20 @@ impl Modify for BearerAuth {
         duty_record::list,
         duty_record::declare,
         duty_record::review,
+        // 主题活动 and 督政议事
+        activities::list,
+        activities::create,
+        activities::show,
+        activities::update,
+        activities::act,
+        deliberations::list,
+        deliberations::create,
+        deliberations::show,
+        deliberations::act,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"), (name = "suggestions", description = "闭会建议"), (name = "duty_record", description = "代表履职档案"))
+    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"), (name = "suggestions", description = "闭会建议"), (name = "duty_record", description = "代表履职档案"), (name = "activities", description = "主题活动"), (name = "deliberations", description = "督政议事"))
 )]
 pub struct ApiDoc;
 

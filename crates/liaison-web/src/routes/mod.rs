@@ -1,8 +1,10 @@
 //! Page routes, one module per area. Each exposes `router()`.
 
+pub mod activities;
 pub mod admin;
 pub mod auth_pages;
 pub mod data;
+pub mod deliberations;
 pub mod opinions_public;
 pub mod opinions_work;
 pub mod org;

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::api::opinions::{
     ListParams, OpinionDetail, StaffEvent, act_error, detail_for, filter_from, parse_date,
 };
-use crate::auth::{CsrfForm, Staff};
+use crate::auth::{CsrfForm, CsrfUpload, Staff};
 use crate::error::{ApiError, PageError, PageResult};
 use crate::intake::{self, IntakeError, IntakeInput};
 use crate::layout::{Layout, render};
@@ -2135,6 +2135,8 @@ struct EntryForm {
     place: String,
     /// Idempotency key of this form: a double submission stores one item.
     key: String,
+    /// The activity (reception…) the opinion is collected at, if any.
+    activity: String,
 }
 
 #[derive(Template)]
@@ -2146,6 +2148,8 @@ struct EntryPage {
     stations: Vec<(String, String)>,
     channels: Vec<(&'static str, &'static str)>,
     deputy_code: Option<String>,
+    /// The activity it is entered at: (id, title).
+    activity: Option<(i64, String)>,
 }
 
 impl EntryPage {
@@ -2174,6 +2178,7 @@ async fn entry_page(
     errors: Vec<FieldError>,
 ) -> PageResult<EntryPage> {
     let deputy = staff.auth.role() == Role::Deputy;
+    let form_activity = form.activity.clone();
     Ok(EntryPage {
         layout: Layout::staff(staff, "代录群众意见", "opinions"),
         form,
@@ -2201,13 +2206,53 @@ async fn entry_page(
         } else {
             None
         },
+        activity: entry_activity(state, staff, &form_activity)
+            .await?
+            .map(|a| (a.id, a.title)),
     })
 }
 
-/// `GET /work/opinions/new`.
-async fn new_entry(State(state): State<AppState>, staff: Staff) -> PageResult {
+/// The activity an opinion is entered at, from the form's `activity` field: it must be one the
+/// user sees that has taken place or is taking place (not planned or cancelled).
+async fn entry_activity(
+    state: &AppState,
+    staff: &Staff,
+    raw: &str,
+) -> PageResult<Option<liaison_db::activities::Activity>> {
+    let Some(id) = raw.trim().parse::<i64>().ok() else {
+        return Ok(None);
+    };
+    let scope = liaison_db::activities::list_scope(&staff.auth.principal);
+    if !liaison_db::activities::visible(&state.db, &scope, id).await? {
+        return Err(PageError::NotFound);
+    }
+    let a = liaison_db::activities::get(&state.db, id).await?;
+    use liaison_core::activity::ActivityState as AS;
+    if matches!(a.state(), AS::Planned | AS::Cancelled) {
+        return Err(PageError::BadRequest(format!(
+            "活动“{}”{}，不能在该活动下录入意见",
+            a.title,
+            a.state().label()
+        )));
+    }
+    Ok(Some(a))
+}
+
+/// Query of the proxy entry form.
+#[derive(Debug, Deserialize, Default)]
+struct EntryQuery {
+    /// Entered at this activity (a reception day…).
+    activity: Option<String>,
+}
+
+/// `GET /work/opinions/new` (`?activity=<id>`: entered at an activity).
+async fn new_entry(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(q): Query<EntryQuery>,
+) -> PageResult {
     staff.require(ENTRY_ROLES)?;
-    let form = EntryForm {
+    let mut form = EntryForm {
         channel: match staff.auth.role() {
             Role::Deputy => "deputy",
             Role::GridWorker => "grid",
@@ -2222,6 +2267,14 @@ async fn new_entry(State(state): State<AppState>, staff: Staff) -> PageResult {
         key: uuid::Uuid::new_v4().to_string(),
         ..Default::default()
     };
+    // Collected at an activity: its station receives it, by the reception channel.
+    if let Some(a) = entry_activity(&state, &staff, q.activity.as_deref().unwrap_or("")).await? {
+        form.activity = a.id.to_string();
+        form.channel = "reception".into();
+        if staff.auth.role() != Role::Deputy {
+            form.station_code = a.station_code;
+        }
+    }
     render(&entry_page(&state, &staff, form, Vec::new()).await?)
 }
 
@@ -2229,8 +2282,9 @@ async fn new_entry(State(state): State<AppState>, staff: Staff) -> PageResult {
 async fn create_entry(
     State(state): State<AppState>,
     staff: Staff,
-    CsrfForm(form): CsrfForm<EntryForm>,
+    upload: CsrfUpload<EntryForm>,
 ) -> PageResult {
+    let CsrfUpload { form, photos } = upload;
     staff.require(ENTRY_ROLES)?;
     let deputy = staff.auth.role() == Role::Deputy;
     let mut errors = Vec::new();
@@ -2255,6 +2309,7 @@ async fn create_entry(
     } else {
         (Some(code), None)
     };
+    let activity = entry_activity(&state, &staff, &form.activity).await?;
     if !errors.is_empty() {
         return render(&entry_page(&state, &staff, form, errors).await?);
     }
@@ -2273,8 +2328,9 @@ async fn create_entry(
         channel: form.channel.clone(),
         urgent: !form.urgent.is_empty(),
         idempotency_key: key,
-        photos: Vec::new(),
+        photos,
         entered_by: Some(staff.auth.user.id),
+        activity_id: activity.map(|a| a.id),
     };
     match intake::submit(&state, &staff.ctx.actor(), &staff.ctx.ip, input).await {
         Ok(created) => {

@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod activities;
 mod axe;
 mod harness;
 mod opinion_loop;
