@@ -1663,9 +1663,32 @@ async fn promote_waitlist(
             },
         )
         .await?;
+        // The promoted citizen is told by SMS; the outbox row commits with the promotion, so a
+        // rolled-back promotion sends nothing and a failing gateway loses nothing.
+        let at = now();
+        let payload = serde_json::json!({
+            "title": a.title,
+            "activity_id": a.id,
+            "signup_no": no,
+            "starts": activity::local_minute(a.starts_at),
+            "place": a.place,
+        });
+        on_tx!(tx, t => sqlx::query(
+            "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, attempts, \
+             next_attempt_at, created_at) VALUES ('sms',$1,'activity.promoted',$2,NULL,'pending',0,$3,$3)")
+            .bind(format!("signup:{sid}")).bind(payload.to_string()).bind(at)
+            .execute(t).await.map(|_| ()))?;
         promoted.push(no);
     }
     Ok(promoted)
+}
+
+/// The encrypted phone of a sign-up (for the SMS telling the citizen of a promotion).
+pub async fn signup_phone_enc(db: &Db, signup_id: i64) -> DbResult<String> {
+    let mut s = Sql::new("SELECT phone_enc FROM activity_signup WHERE id = ");
+    s.bind(signup_id);
+    let r: Option<(String,)> = s.fetch_optional(db).await?;
+    r.map(|r| r.0).ok_or(DbError::NotFound)
 }
 
 async fn cancel_signup_row(

@@ -19,7 +19,7 @@ pub struct Notification {
     /// `inapp`, `sms`, `webhook`.
     pub channel: String,
     /// Recipient descriptor: `station:<id>`, `unit:<id>`, `deputy:<id>`, `region:<path>`,
-    /// `submitter:<opinion id>`, `co_units:<opinion id>`.
+    /// `submitter:<opinion id>`, `co_units:<opinion id>`, `signup:<activity sign-up id>` (SMS).
     pub recipient: String,
     /// Template key, e.g. `opinion.assigned`.
     pub template: String,

@@ -120,6 +120,12 @@ pub fn render(n: &Notification, public_url: &str) -> String {
         }
         "activity.cancelled" => format!("【联络站】活动“{title}”已取消"),
         "activity.replied" => format!("【联络站】受邀代表已回复活动“{title}”的邀请"),
+        "activity.promoted" => format!(
+            "【人大代表联络站】您报名的活动“{title}”（{}，{}）已由候补递补为报名成功，报名号{}，请按时参加；如不能参加，请凭报名号和手机号后四位取消。",
+            p["starts"].as_str().unwrap_or(""),
+            p["place"].as_str().unwrap_or(""),
+            p["signup_no"].as_str().unwrap_or("")
+        ),
         "activity.reported" => format!("【联络站】活动“{title}”的情况已上报，请查阅"),
         other => {
             let what = match other {
@@ -166,18 +172,25 @@ pub fn render(n: &Notification, public_url: &str) -> String {
 async fn deliver(state: &AppState, senders: &Senders, n: &Notification) -> Result<(), String> {
     let text = render(n, &state.config.public_url);
     if n.channel == "sms" {
-        let opinion_id = n
-            .recipient
-            .strip_prefix("submitter:")
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or("收件人格式错误")?;
-        let o = opinions::get(&state.db, opinion_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let phone = state
-            .keys
-            .decrypt(&o.submitter_phone_enc)
-            .map_err(|e| e.to_string())?;
+        let id_after = |prefix: &str| {
+            n.recipient
+                .strip_prefix(prefix)
+                .and_then(|s| s.parse::<i64>().ok())
+        };
+        // The phone is looked up (and decrypted) only at delivery: the outbox holds no numbers.
+        let phone_enc = if let Some(opinion_id) = id_after("submitter:") {
+            opinions::get(&state.db, opinion_id)
+                .await
+                .map_err(|e| e.to_string())?
+                .submitter_phone_enc
+        } else if let Some(signup_id) = id_after("signup:") {
+            liaison_db::activities::signup_phone_enc(&state.db, signup_id)
+                .await
+                .map_err(|e| e.to_string())?
+        } else {
+            return Err("收件人格式错误".into());
+        };
+        let phone = state.keys.decrypt(&phone_enc).map_err(|e| e.to_string())?;
         if phone.is_empty() {
             return Ok(());
         }

@@ -22,6 +22,9 @@ backend_tests!(
     public_sign_up_works_on_a_page_without_an_account,
     deliberations_close_when_their_measures_are_done,
     questions_are_moderated_and_answered_within_the_window,
+    plans_over_the_api_are_kept_by_the_station_and_scoped,
+    question_windows_over_the_api_are_moderated_and_answered,
+    a_citizen_promoted_from_the_waiting_list_gets_an_sms,
 );
 
 async fn call(
@@ -1167,4 +1170,568 @@ async fn questions_are_moderated_and_answered_within_the_window(b: Backend) {
         matches!(late, Err(liaison_db::activities::ActError::Rule(ref r)) if r.code() == "wrong_state"),
         "{late:?}"
     );
+}
+
+async fn delete(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    call(app, Some(token), reqwest::Method::DELETE, path, None).await
+}
+
+fn field_names(v: &Value) -> Vec<&str> {
+    v["error"]["fields"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["field"].as_str()).collect())
+        .unwrap_or_default()
+}
+
+async fn plans_over_the_api_are_kept_by_the_station_and_scoped(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let year = OffsetDateTime::now_utc().year();
+    let station = app.token("station.hm").await;
+    let town = app.token("town.hm").await;
+    let other_county = app.token("county.hy").await;
+    let deputy = app.token("deputy.d1").await;
+
+    // Validation with the page's messages; only station staff make plans.
+    let (s, e) = post(
+        &app,
+        Some(&station),
+        "/api/v1/activities/plans",
+        json!({"year": 1999, "title": ""}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "validation_failed");
+    assert_eq!(field_names(&e), ["year", "title"]);
+    assert!(e["error"]["message"].as_str().unwrap().contains("四位年份"));
+    let body = json!({"year": year, "title": format!("海门街道联络站{year}年度活动计划")});
+    let (s, e) = post(&app, Some(&town), "/api/v1/activities/plans", body.clone()).await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = post(&app, None, "/api/v1/activities/plans", body.clone()).await;
+    assert_eq!(s, 401, "{e}");
+    let (s, p) = post(
+        &app,
+        Some(&station),
+        "/api/v1/activities/plans",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(p["can_edit"], true);
+    assert_eq!(p["months"].as_array().unwrap().len(), 12);
+    assert_eq!(p["station_code"], "JJ-HM");
+    let plan_id = p["id"].as_i64().unwrap();
+    let (s, e) = post(&app, Some(&station), "/api/v1/activities/plans", body).await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "plan_exists");
+    assert!(e["error"]["message"].as_str().unwrap().contains("已存在"));
+    assert_eq!(audit_count(&app, "activity_plan", "create").await, 1);
+
+    // Items by month; a bad one names every field.
+    let items = format!("/api/v1/activities/plans/{plan_id}/items");
+    let (s, e) = post(
+        &app,
+        Some(&station),
+        &items,
+        json!({"month": 13, "kind": "party", "theme": ""}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(field_names(&e), ["month", "kind", "theme"]);
+    let (s, p) = post(
+        &app,
+        Some(&station),
+        &items,
+        json!({"month": 6, "kind": "director_face_to_face", "theme": "住建局长与代表群众面对面"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    let june = p["months"][5]["items"][0].clone();
+    assert_eq!(june["kind_label"], "局长代表面对面");
+    let used_item = june["id"].as_i64().unwrap();
+    let (s, p) = post(
+        &app,
+        Some(&station),
+        &items,
+        json!({"month": 7, "kind": "themed", "theme": "垃圾分类专题调研", "note": "视情况调整"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    let spare_item = p["months"][6]["items"][0]["id"].as_i64().unwrap();
+    assert_eq!(p["planned"], 2);
+
+    // An activity carries the June item out; the plan shows it against the item.
+    let mut body = reception(-Duration::days(1), None);
+    body["plan_item_id"] = json!(used_item);
+    let aid = create(&app, &station, body).await;
+    let (s, _) = act(
+        &app,
+        Some(&station),
+        aid,
+        json!({"action": "record", "minutes": "局长现场答复群众问题8个。"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, p) = get(
+        &app,
+        &station,
+        &format!("/api/v1/activities/plans/{plan_id}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["carried_out"], 1);
+    let carried: Vec<i64> = p["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|m| m["items"].as_array().unwrap().iter())
+        .filter(|i| i["id"] == used_item)
+        .flat_map(|i| i["activities"].as_array().unwrap().iter())
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(carried, [aid]);
+
+    // A used item stays; an unused one goes (audited).
+    let (s, e) = delete(&app, &station, &format!("{items}/{used_item}")).await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "item_in_use");
+    let (s, p) = delete(&app, &station, &format!("{items}/{spare_item}")).await;
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["planned"], 1);
+    assert_eq!(audit_count(&app, "activity_plan", "remove_item").await, 1);
+    let (s, _) = delete(&app, &station, &format!("{items}/{spare_item}")).await;
+    assert_eq!(s, 404);
+
+    // The township reads, cannot change; another county sees nothing; deputies have no plans.
+    let (s, l) = get(
+        &app,
+        &town,
+        &format!("/api/v1/activities/plans?year={year}"),
+    )
+    .await;
+    assert_eq!(s, 200, "{l}");
+    assert_eq!(l["total"], 1);
+    assert_eq!(l["total_capped"], false);
+    assert!(l["next"].is_null());
+    assert_eq!(l["items"][0]["id"], plan_id);
+    let (s, p) = get(&app, &town, &format!("/api/v1/activities/plans/{plan_id}")).await;
+    assert_eq!(s, 200);
+    assert_eq!(p["can_edit"], false);
+    let (s, e) = post(
+        &app,
+        Some(&town),
+        &items,
+        json!({"month": 8, "kind": "themed", "theme": "乡镇代改"}),
+    )
+    .await;
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(e["error"]["code"], "not_permitted");
+    let (s, l) = get(&app, &other_county, "/api/v1/activities/plans").await;
+    assert_eq!((s, l["total"].as_i64()), (200, Some(0)), "{l}");
+    let (s, _) = get(
+        &app,
+        &other_county,
+        &format!("/api/v1/activities/plans/{plan_id}"),
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = delete(&app, &other_county, &format!("{items}/{used_item}")).await;
+    assert_eq!(s, 404);
+    let (s, _) = get(&app, &deputy, "/api/v1/activities/plans").await;
+    assert_eq!(s, 403);
+    let (s, l) = get(&app, &station, "/api/v1/activities/plans?year=2001").await;
+    assert_eq!((s, l["total"].as_i64()), (200, Some(0)));
+    let (s, e) = get(&app, &station, "/api/v1/activities/plans?after=x").await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+}
+
+async fn question_windows_over_the_api_are_moderated_and_answered(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let today = liaison_core::activity::china_date(OffsetDateTime::now_utc());
+    let unit_id = liaison_db::directory::list_units(
+        &app.db,
+        &liaison_core::scope::Scope::Everything,
+        &liaison_db::directory::UnitFilter {
+            q: Some("JJ-ZJ".into()),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items[0]
+        .id;
+    let station_id = liaison_db::directory::station_by_code(&app.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let system = liaison_db::audit::Actor::system("test");
+    let window = |title: &str, opens: i64, closes: i64| liaison_db::deliberations::NewWindow {
+        station_id,
+        unit_id,
+        title: title.into(),
+        description: "老旧小区改造有关问题".into(),
+        opens_on: today + Duration::days(opens),
+        closes_on: today + Duration::days(closes),
+    };
+    let wid = liaison_db::deliberations::create_window(
+        &app.db,
+        &app.keys,
+        &system,
+        &window("住建局长云问政", 0, 7),
+    )
+    .await
+    .unwrap();
+    let old = liaison_db::deliberations::create_window(
+        &app.db,
+        &app.keys,
+        &system,
+        &window("上月问政", -20, -1),
+    )
+    .await
+    .unwrap();
+    let later = liaison_db::deliberations::create_window(
+        &app.db,
+        &app.keys,
+        &system,
+        &window("下月问政", 10, 20),
+    )
+    .await
+    .unwrap();
+    liaison_db::deliberations::set_sensitive_word(&app.db, &app.keys, &system, "博彩", true)
+        .await
+        .unwrap();
+
+    // The public lists open and recent windows without a token; staff and the unit theirs.
+    let (s, l) = call(
+        &app,
+        None,
+        reqwest::Method::GET,
+        "/api/v1/deliberations/windows",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{l}");
+    let ids: Vec<i64> = l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&wid) && ids.contains(&old) && !ids.contains(&later));
+    assert_eq!(
+        l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["id"] == wid)
+            .unwrap()["open"],
+        true
+    );
+    let station = app.token("station.hm").await;
+    let unit = app.token("unit.jjzj").await;
+    let other_county = app.token("county.hy").await;
+    let (_, l) = get(&app, &station, "/api/v1/deliberations/windows").await;
+    assert_eq!(l["total"], 3, "{l}");
+    let (_, l) = get(&app, &unit, "/api/v1/deliberations/windows").await;
+    assert_eq!(l["total"], 3, "{l}");
+    let (s, l) = get(&app, &other_county, "/api/v1/deliberations/windows").await;
+    assert_eq!((s, l["total"].as_i64()), (200, Some(0)), "{l}");
+    let path = format!("/api/v1/deliberations/windows/{wid}");
+    let (s, _) = get(&app, &other_county, &path).await;
+    assert_eq!(s, 404);
+    let (s, d) = get(&app, &station, &path).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        (d["can_moderate"].as_bool(), d["can_answer"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let (_, d) = get(&app, &unit, &path).await;
+    assert_eq!(
+        (d["can_moderate"].as_bool(), d["can_answer"].as_bool()),
+        (Some(false), Some(true))
+    );
+
+    // Asking: the page's validation messages; a listed word holds the question back.
+    let ask_path = format!("{path}/questions");
+    let (s, e) = post(
+        &app,
+        None,
+        &ask_path,
+        json!({"body": "", "name": "", "phone": "123"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(field_names(&e), ["body", "name", "phone"]);
+    assert!(e["error"]["message"].as_str().unwrap().contains("提问内容"));
+    let (s, q) = post(
+        &app,
+        None,
+        &ask_path,
+        json!({"body": "小区加装电梯什么时候开工？", "name": "孙立", "phone": "13812345611"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{q}");
+    assert_eq!(q["held"], false);
+    let open_q = q["id"].as_i64().unwrap();
+    let (s, q) = post(
+        &app,
+        None,
+        &ask_path,
+        json!({"body": "小区里有人搞博彩，能管吗？", "name": "孙立", "phone": "13812345612"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{q}");
+    assert_eq!(q["held"], true);
+    assert!(q["message"].as_str().unwrap().contains("审核后公开"));
+    let held_q = q["id"].as_i64().unwrap();
+    assert_eq!(
+        audit_count(&app, "question_window", "post_question").await,
+        2
+    );
+    let (s, e) = post(
+        &app,
+        None,
+        &format!("/api/v1/deliberations/windows/{old}/questions"),
+        json!({"body": "还能问吗？", "name": "孙立", "phone": "13812345613"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["error"]["code"], "window_closed");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("现在不能提问")
+    );
+    let (s, _) = post(
+        &app,
+        None,
+        &format!("/api/v1/deliberations/windows/{later}/questions"),
+        json!({"body": "提前问", "name": "孙立", "phone": "13812345614"}),
+    )
+    .await;
+    assert_eq!(s, 404, "not yet opened");
+    let public = || async {
+        call(&app, None, reqwest::Method::GET, &ask_path, None)
+            .await
+            .1
+    };
+    let l = public().await;
+    assert_eq!(l["total"], 1, "{l}");
+    assert_eq!(l["items"][0]["asker"], "孙*");
+    assert!(l["items"][0].get("phone").is_none());
+
+    // Moderation: a reason is required to hide; staff restore; the unit cannot moderate.
+    let actions = |qid: i64| format!("{ask_path}/{qid}/actions");
+    let (s, e) = post(
+        &app,
+        Some(&station),
+        &actions(open_q),
+        json!({"action": "hide"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("须说明原因")
+    );
+    let (s, e) = post(
+        &app,
+        Some(&unit),
+        &actions(held_q),
+        json!({"action": "restore"}),
+    )
+    .await;
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = post(
+        &app,
+        Some(&other_county),
+        &actions(held_q),
+        json!({"action": "restore"}),
+    )
+    .await;
+    assert_eq!(s, 404, "{e}");
+    let (s, d) = post(
+        &app,
+        Some(&station),
+        &actions(held_q),
+        json!({"action": "restore"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(audit_count(&app, "question", "restore").await, 1);
+    let (s, e) = post(
+        &app,
+        Some(&station),
+        &actions(held_q),
+        json!({"action": "restore"}),
+    )
+    .await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("wrong_state")));
+    assert_eq!(public().await["total"], 2);
+    let (s, _) = post(
+        &app,
+        Some(&station),
+        &actions(held_q),
+        json!({"action": "hide", "reason": "与主题无关"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(audit_count(&app, "question", "hide").await, 1);
+    assert_eq!(public().await["total"], 1);
+
+    // Answers: the unit only, not empty, not on a hidden question.
+    let (s, e) = post(
+        &app,
+        Some(&station),
+        &actions(open_q),
+        json!({"action": "answer", "answer": "代答"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (403, Some("not_permitted")),
+        "{e}"
+    );
+    let (s, e) = post(
+        &app,
+        Some(&unit),
+        &actions(open_q),
+        json!({"action": "answer", "answer": " "}),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = post(
+        &app,
+        Some(&unit),
+        &actions(held_q),
+        json!({"action": "answer", "answer": "答复"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{e}");
+    let (s, d) = post(
+        &app,
+        Some(&unit),
+        &actions(open_q),
+        json!({"action": "answer", "answer": "计划下月开工，施工前张贴公告。"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(audit_count(&app, "question", "answer").await, 1);
+    let l = public().await;
+    assert_eq!(l["items"][0]["answer"], "计划下月开工，施工前张贴公告。");
+    assert!(l["items"][0]["answered_at"].is_string());
+    let (s, e) = post(
+        &app,
+        Some(&unit),
+        &actions(open_q),
+        json!({"action": "delete"}),
+    )
+    .await;
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    // A question of another window is not found under this one.
+    let (s, _) = post(
+        &app,
+        Some(&station),
+        &format!("/api/v1/deliberations/windows/{old}/questions/{open_q}/actions"),
+        json!({"action": "restore"}),
+    )
+    .await;
+    assert_eq!(s, 404);
+
+    // Asking is rate limited per address like the other public writes.
+    let mut limited = false;
+    for _ in 0..40 {
+        let (s, e) = post(&app, None, &ask_path, json!({})).await;
+        if s == 429 {
+            assert_eq!(e["error"]["code"], "rate_limited");
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "public questions are rate limited");
+}
+
+async fn a_citizen_promoted_from_the_waiting_list_gets_an_sms(b: Backend) {
+    use liaison_web::notify::{RecordingSms, Senders, deliver_due};
+    use std::sync::Arc;
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let station = app.token("station.hm").await;
+    let id = create(&app, &station, reception(Duration::days(3), Some(1))).await;
+    let (s, v) = act(&app, Some(&station), id, json!({"action": "announce"})).await;
+    assert_eq!(s, 200, "{v}");
+    let signup =
+        |name: &str, phone: &str| json!({"action": "signup", "name": name, "phone": phone});
+    let (s, a) = act(&app, None, id, signup("王小明", "13812340001")).await;
+    assert_eq!(s, 201, "{a}");
+    let first_no = a["signup"]["signup_no"].as_str().unwrap().to_owned();
+    let (s, c) = act(&app, None, id, signup("赵强", "13812340003")).await;
+    assert_eq!(s, 202, "{c}");
+    let waiting_no = c["signup"]["signup_no"].as_str().unwrap().to_owned();
+
+    let sms = Arc::new(RecordingSms::default());
+    let senders = Senders {
+        sms: sms.clone(),
+        webhook: None,
+    };
+    deliver_due(&app.state, &senders).await;
+    assert!(
+        sms.sent.lock().unwrap().is_empty(),
+        "no SMS before a promotion"
+    );
+
+    let (s, v) = act(
+        &app,
+        None,
+        id,
+        json!({"action": "cancel_signup", "signup_no": first_no, "phone_last4": "0001"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["promoted"], json!([waiting_no]));
+    // Queued with the promotion, addressed to the sign-up (the outbox holds no number).
+    let queued = liaison_db::sql::Sql::new(
+        "SELECT COUNT(*) FROM notification WHERE channel = 'sms' AND template = 'activity.promoted' \
+         AND recipient LIKE 'signup:%' AND payload NOT LIKE '%1381234%'",
+    )
+    .fetch_count(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
+    assert!(deliver_due(&app.state, &senders).await > 0);
+    let sent = sms.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (phone, text) = &sent[0];
+    assert_eq!(
+        phone, "13812340003",
+        "the promoted citizen, not the one who cancelled"
+    );
+    let start = liaison_core::activity::local_minute(
+        liaison_db::activities::get(&app.db, id)
+            .await
+            .unwrap()
+            .starts_at,
+    );
+    assert!(text.contains("代表接待日：老旧小区加装电梯"), "{text}");
+    assert!(text.contains(&start), "{text}");
+    assert!(
+        text.contains(&waiting_no) && text.contains("递补"),
+        "{text}"
+    );
+    assert_eq!(deliver_due(&app.state, &senders).await, 0, "each SMS once");
 }

@@ -11,6 +11,9 @@ pub mod deliberations;
 pub mod open311;
 pub mod opinions;
 pub mod org;
+// 年度活动计划 and 云问政 (issue 4).
+pub mod plans;
+pub mod questions;
 // 闭会建议 and 履职档案 (issue 4).
 pub mod duty_record;
 pub mod suggestions;
@@ -18,7 +21,7 @@ pub mod suggestions;
 use crate::AppState;
 use axum::Json;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use serde::Serialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
@@ -67,6 +70,14 @@ pub fn router() -> Router<AppState> {
             "/activities",
             get(activities::list).post(activities::create),
         )
+        // Static segments win over `{id}` in the router.
+        .route("/activities/plans", get(plans::list).post(plans::create))
+        .route("/activities/plans/{id}", get(plans::show))
+        .route("/activities/plans/{id}/items", post(plans::add_item))
+        .route(
+            "/activities/plans/{id}/items/{item_id}",
+            delete(plans::remove_item),
+        )
         .route(
             "/activities/{id}",
             get(activities::show).patch(activities::update),
@@ -75,6 +86,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/deliberations",
             get(deliberations::list).post(deliberations::create),
+        )
+        .route("/deliberations/windows", get(questions::list_windows))
+        .route("/deliberations/windows/{id}", get(questions::show_window))
+        .route(
+            "/deliberations/windows/{id}/questions",
+            get(questions::public_questions).post(questions::ask),
+        )
+        .route(
+            "/deliberations/windows/{id}/questions/{question_id}/actions",
+            post(questions::act),
         )
         .route("/deliberations/{id}", get(deliberations::show))
         .route("/deliberations/{id}/actions", post(deliberations::act))
@@ -156,6 +177,16 @@ impl Modify for BearerAuth {
         deliberations::create,
         deliberations::show,
         deliberations::act,
+        plans::list,
+        plans::show,
+        plans::create,
+        plans::add_item,
+        plans::remove_item,
+        questions::list_windows,
+        questions::show_window,
+        questions::public_questions,
+        questions::ask,
+        questions::act,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),

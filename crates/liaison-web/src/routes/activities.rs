@@ -14,6 +14,7 @@ use crate::api::activities::{
     ActivityDetail, ORGANISER_ROLES, RawActivity, act_error, check_activity, check_follow_up,
     detail_for, load_visible, parse_officials, public_sign_up, signup_message,
 };
+use crate::api::plans::{NOT_OWN_PLAN, check_plan, check_plan_item, plan_exists};
 use crate::auth::{CsrfForm, RequestCtx, Staff, tokens_match};
 use crate::error::{ApiError, PageError, PageResult};
 use crate::layout::{Layout, render};
@@ -1398,24 +1399,18 @@ async fn create_plan(
     let Some(station_id) = staff.auth.principal.station_id else {
         return Err(PageError::Forbidden("账号未绑定联络站".into()));
     };
-    let mut errs = Vec::new();
-    let year: i64 = match pair(&pairs, "year").trim().parse() {
-        Ok(y) if (2000..=2100).contains(&y) => y,
-        _ => {
-            errs.push(FieldError::new("year", "请填写四位年份，例如 2026"));
-            this_year()
+    let typed_year = pair(&pairs, "year").trim().parse().ok();
+    let (year, title) = match check_plan(typed_year, pair(&pairs, "title")) {
+        Ok(ok) => ok,
+        Err(errs) => {
+            let year = typed_year
+                .filter(|y| (2000..=2100).contains(y))
+                .unwrap_or_else(this_year);
+            return render(
+                &plans_view(&state, &staff, year, errs, pair(&pairs, "title").to_owned()).await?,
+            );
         }
     };
-    let title = validate::required_text("title", "计划名称", pair(&pairs, "title"), 100)
-        .unwrap_or_else(|e| {
-            errs.push(e);
-            String::new()
-        });
-    if !errs.is_empty() {
-        return render(
-            &plans_view(&state, &staff, year, errs, pair(&pairs, "title").to_owned()).await?,
-        );
-    }
     match activities::create_plan(
         &state.db,
         &state.keys,
@@ -1429,10 +1424,7 @@ async fn create_plan(
     {
         Ok(id) => Ok(Redirect::to(&format!("/work/activity-plans/{id}")).into_response()),
         Err(liaison_db::DbError::Conflict { .. }) => {
-            let errs = vec![FieldError::new(
-                "year",
-                format!("本站{year}年度活动计划已存在，请在原计划中增加事项"),
-            )];
+            let errs = vec![plan_exists(year)];
             render(&plans_view(&state, &staff, year, errs, title).await?)
         }
         Err(e) => Err(e.into()),
@@ -1544,9 +1536,7 @@ async fn own_plan(state: &AppState, staff: &Staff, id: i64) -> PageResult<activi
     staff.require(&[Role::StationStaff])?;
     let plan = activities::plan(&state.db, id).await?;
     if staff.auth.principal.station_id != Some(plan.station_id) {
-        return Err(PageError::Forbidden(
-            "年度活动计划由联络站自行制定；乡镇、县、市工作人员可以查阅，不能修改".into(),
-        ));
+        return Err(PageError::Forbidden(NOT_OWN_PLAN.into()));
     }
     Ok(plan)
 }
@@ -1559,48 +1549,35 @@ async fn add_plan_item(
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
     own_plan(&state, &staff, id).await?;
-    let mut errs = Vec::new();
-    let month: i64 = match pair(&pairs, "month").parse() {
-        Ok(m) if (1..=12).contains(&m) => m,
-        _ => {
-            errs.push(FieldError::new("month", "请选择月份"));
-            0
+    let checked = check_plan_item(
+        pair(&pairs, "month").parse().ok(),
+        pair(&pairs, "kind"),
+        pair(&pairs, "theme"),
+        pair(&pairs, "note"),
+    );
+    let item = match checked {
+        Ok(item) => item,
+        Err(errs) => {
+            let typed = (
+                pair(&pairs, "month").to_owned(),
+                pair(&pairs, "kind").to_owned(),
+                pair(&pairs, "theme").to_owned(),
+                pair(&pairs, "note").to_owned(),
+            );
+            let mut resp = render(&plan_view(&state, &staff, id, errs, typed).await?)?;
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            return Ok(resp);
         }
-    };
-    let kind = ActivityKind::parse(pair(&pairs, "kind"));
-    if kind.is_none() {
-        errs.push(FieldError::new("kind", "请选择活动类型"));
-    }
-    let theme = validate::required_text("theme", "活动主题", pair(&pairs, "theme"), 100)
-        .unwrap_or_else(|e| {
-            errs.push(e);
-            String::new()
-        });
-    let note =
-        validate::optional_text("note", "备注", pair(&pairs, "note"), 200).unwrap_or_else(|e| {
-            errs.push(e);
-            String::new()
-        });
-    let Some(kind) = kind.filter(|_| errs.is_empty()) else {
-        let typed = (
-            pair(&pairs, "month").to_owned(),
-            pair(&pairs, "kind").to_owned(),
-            pair(&pairs, "theme").to_owned(),
-            pair(&pairs, "note").to_owned(),
-        );
-        let mut resp = render(&plan_view(&state, &staff, id, errs, typed).await?)?;
-        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        return Ok(resp);
     };
     activities::add_plan_item(
         &state.db,
         &state.keys,
         &staff.ctx.actor(),
         id,
-        month,
-        kind,
-        &theme,
-        &note,
+        item.month,
+        item.kind,
+        &item.theme,
+        &item.note,
     )
     .await?;
     Ok(Redirect::to(&format!("/work/activity-plans/{id}")).into_response())
