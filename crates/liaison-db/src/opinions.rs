@@ -1620,11 +1620,13 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         // The first page holds every match: it is the count.
         (items.len() as i64, false)
     } else {
-        // Only searches and unfiltered browsing (ledgers of a whole county) can match hundreds
-        // of thousands of rows; those stop counting at the cap. A narrow filter is counted
-        // exactly: under a LIMIT the planner prefers walking the newest rows first, which reads
-        // the whole table whenever fewer than the cap match.
-        let capped = !f.exact_total && (!f.q.is_empty() || f.is_broad());
+        // Counts stop at the cap. On PostgreSQL only searches and unfiltered browsing (ledgers
+        // of a whole county), which can match hundreds of thousands of rows: for a narrow
+        // filter a LIMIT makes its planner walk the newest rows first, reading the whole table
+        // whenever fewer than the cap match, so those are counted exactly through their index.
+        // SQLite's planner does not switch plans for a LIMIT.
+        let capped = !f.exact_total
+            && (db.backend() == crate::Backend::Sqlite || !f.q.is_empty() || f.is_broad());
         let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
         from_where(&mut c, false, db.backend(), scope, f, today);
         if capped {
