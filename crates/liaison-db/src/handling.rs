@@ -131,6 +131,32 @@ pub async fn append_event(
     Ok(())
 }
 
+/// What a unit's officer or lead is for an item, from the item's active assignments given as
+/// (unit id, is lead): the lead unit (and, for its head, the unit lead) or a co-unit.
+pub fn unit_actors(
+    p: &Principal,
+    assignments: impl Iterator<Item = (i64, bool)>,
+) -> Vec<workflow::Actor> {
+    let mut out = Vec::new();
+    if !matches!(
+        p.role,
+        liaison_core::role::Role::UnitOfficer | liaison_core::role::Role::UnitLead
+    ) {
+        return out;
+    }
+    for (_, is_lead) in assignments.filter(|(u, _)| Some(*u) == p.unit_id) {
+        if is_lead {
+            out.push(workflow::Actor::LeadUnit);
+            if p.role == liaison_core::role::Role::UnitLead {
+                out.push(workflow::Actor::UnitLead);
+            }
+        } else {
+            out.push(workflow::Actor::CoUnit);
+        }
+    }
+    out
+}
+
 /// Queues a notification about `item` in the outbox, inside the transaction of the change that
 /// causes it; the delivery worker sends it afterwards.
 pub async fn enqueue(

@@ -470,19 +470,13 @@ pub fn actors_for(
             }
         }
         Role::UnitOfficer | Role::UnitLead => {
-            for u in units
-                .iter()
-                .filter(|u| u.active && Some(u.unit_id) == p.unit_id)
-            {
-                if u.is_lead {
-                    out.push(WfActor::LeadUnit);
-                    if p.role == Role::UnitLead {
-                        out.push(WfActor::UnitLead);
-                    }
-                } else {
-                    out.push(WfActor::CoUnit);
-                }
-            }
+            out.extend(crate::handling::unit_actors(
+                p,
+                units
+                    .iter()
+                    .filter(|u| u.active)
+                    .map(|u| (u.unit_id, u.is_lead)),
+            ));
         }
         Role::TownshipStaff
         | Role::StationStaff
