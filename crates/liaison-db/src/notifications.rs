@@ -112,18 +112,34 @@ pub async fn overdue_candidates(db: &Db, today: time::Date, limit: i64) -> DbRes
 /// template and day. Returns whether one was queued.
 pub async fn remind_once(
     db: &Db,
-    opinion_id: i64,
+    item: crate::handling::Item,
     recipient: &str,
     template: &str,
     payload: &str,
     today: time::Date,
 ) -> DbResult<bool> {
+    let (opinion_id, suggestion_id) = match item {
+        crate::handling::Item::Opinion(id) => (Some(id), None),
+        crate::handling::Item::Suggestion(id) => (None, Some(id)),
+    };
     let day_start =
         today.with_hms(0, 0, 0).expect("midnight").assume_utc() - time::Duration::hours(8);
-    let mut s = Sql::new("SELECT COUNT(*) FROM notification WHERE opinion_id = ");
-    s.bind(opinion_id)
-        .push(" AND template = ")
+    let mut s = match (opinion_id, suggestion_id) {
+        (Some(id), _) => {
+            let mut s = Sql::new("SELECT COUNT(*) FROM notification WHERE opinion_id = ");
+            s.bind(id);
+            s
+        }
+        (_, id) => {
+            let mut s = Sql::new("SELECT COUNT(*) FROM notification WHERE suggestion_id = ");
+            s.bind(id.unwrap_or_default());
+            s
+        }
+    };
+    s.push(" AND template = ")
         .bind(template)
+        .push(" AND recipient = ")
+        .bind(recipient)
         .push(" AND created_at >= ")
         .bind(day_start);
     if s.fetch_count(db).await? > 0 {
@@ -131,10 +147,48 @@ pub async fn remind_once(
     }
     let at = now();
     on_db!(db, p => sqlx::query(
-        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, status, attempts, \
-         next_attempt_at, created_at) VALUES ('inapp',$1,$2,$3,$4,'pending',0,$5,$5)")
-        .bind(recipient).bind(template).bind(payload).bind(opinion_id).bind(at).execute(p).await.map(|_| ()))?;
+        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, suggestion_id, \
+         status, attempts, next_attempt_at, created_at) VALUES ('inapp',$1,$2,$3,$4,$5,'pending',0,$6,$6)")
+        .bind(recipient).bind(template).bind(payload).bind(opinion_id).bind(suggestion_id).bind(at)
+        .execute(p).await.map(|_| ()))?;
     Ok(true)
+}
+
+/// Suggestions whose deadline falls on or before `until`, for reminders: (id, number, title,
+/// unit to remind, due date, template kind). The lead unit's reply deadline while it handles the
+/// suggestion, and each co-unit's one-month deadline for its opinion while none is given.
+pub async fn suggestion_deadlines(
+    db: &Db,
+    until: time::Date,
+    limit: i64,
+) -> DbResult<Vec<(i64, String, String, i64, time::Date, &'static str)>> {
+    let mut s = Sql::new(
+        "SELECT id, COALESCE(number, ''), title, lead_unit_id, due_on FROM suggestion \
+         WHERE state IN ('assigned', 'acknowledged', 'handling', 'rehandling') \
+         AND lead_unit_id IS NOT NULL AND due_on IS NOT NULL AND due_on <= ",
+    );
+    s.bind(until)
+        .push(" ORDER BY due_on, id LIMIT ")
+        .bind(limit);
+    let lead: Vec<(i64, String, String, i64, time::Date)> = s.fetch_all(db).await?;
+    let mut c = Sql::new(
+        "SELECT s.id, COALESCE(s.number, ''), s.title, su.unit_id, su.co_opinion_due_on \
+         FROM suggestion_unit su JOIN suggestion s ON s.id = su.suggestion_id \
+         WHERE su.active = TRUE AND su.is_lead = FALSE AND su.co_opinion_at IS NULL \
+         AND su.co_opinion_due_on IS NOT NULL AND su.co_opinion_due_on <= ",
+    );
+    c.bind(until)
+        .push(" ORDER BY su.co_opinion_due_on, s.id LIMIT ")
+        .bind(limit);
+    let co: Vec<(i64, String, String, i64, time::Date)> = c.fetch_all(db).await?;
+    Ok(lead
+        .into_iter()
+        .map(|(id, no, t, u, d)| (id, no, t, u, d, "reply"))
+        .chain(
+            co.into_iter()
+                .map(|(id, no, t, u, d)| (id, no, t, u, d, "co_opinion")),
+        )
+        .collect())
 }
 
 /// Open items whose step deadline is on or before `until`: (id, tracking no, title, station id,

@@ -162,6 +162,10 @@ pub fn render(n: &Notification, public_url: &str) -> String {
                 "suggestion.second_replied" => "建议已再次答复",
                 "suggestion.closed" => "建议已办结",
                 "suggestion.supplemented" => "代表为建议补充了材料",
+                "suggestion.due_soon" => "建议答复即将到期，请抓紧办理（黄灯）",
+                "suggestion.overdue" => "建议答复已超期，请立即办理（红灯催办）",
+                "suggestion.co_opinion_due_soon" => "协办意见即将到期，请尽快向主办单位提出",
+                "suggestion.co_opinion_overdue" => "协办意见已超期，请立即向主办单位提出",
                 _ => "有新的进展",
             };
             format!("【联络站】{title}（{no}）：{what}")
@@ -283,9 +287,44 @@ pub async fn run_timers(state: &AppState) -> usize {
         let payload =
             serde_json::json!({"tracking_no": no, "title": title, "due_on": due.to_string()})
                 .to_string();
-        if notifications::remind_once(&state.db, id, &whom, template, &payload, today)
+        if notifications::remind_once(
+            &state.db,
+            liaison_db::handling::Item::Opinion(id),
+            &whom,
+            template,
+            &payload,
+            today,
+        )
+        .await
+        .unwrap_or(false)
+        {
+            done += 1;
+        }
+    }
+    // The same for suggestions (闭会建议): the lead unit's reply and co-units' opinions.
+    for (id, no, title, unit, due, kind) in
+        notifications::suggestion_deadlines(&state.db, tomorrow, 2000)
             .await
-            .unwrap_or(false)
+            .unwrap_or_default()
+    {
+        let template = match (kind, due < today) {
+            ("reply", true) => "suggestion.overdue",
+            ("reply", false) => "suggestion.due_soon",
+            (_, true) => "suggestion.co_opinion_overdue",
+            (_, false) => "suggestion.co_opinion_due_soon",
+        };
+        let payload = serde_json::json!({"number": no, "title": title, "due_on": due.to_string()})
+            .to_string();
+        if notifications::remind_once(
+            &state.db,
+            liaison_db::handling::Item::Suggestion(id),
+            &format!("unit:{unit}"),
+            template,
+            &payload,
+            today,
+        )
+        .await
+        .unwrap_or(false)
         {
             done += 1;
         }

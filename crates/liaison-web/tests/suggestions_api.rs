@@ -18,6 +18,7 @@ backend_tests!(
     an_opinion_converts_into_a_linked_draft,
     offline_duties_are_declared_and_reviewed,
     duty_entries_are_recorded_once_per_source,
+    units_are_reminded_of_suggestion_deadlines_once_a_day,
 );
 
 async fn send(
@@ -964,4 +965,61 @@ async fn duty_entries_are_recorded_once_per_source(b: Backend) {
     .await;
     assert_eq!(v["total"], 1, "{v}");
     assert_eq!(v["items"][0]["source_id"], oid);
+}
+
+async fn units_are_reminded_of_suggestion_deadlines_once_a_day(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let (id, _d1, county) = registered(&app).await;
+    let (lead, co) = (
+        unit_id(&app, "JJ-ZJ").await,
+        unit_id(&app, "JJ-HM-GOV").await,
+    );
+    let (s, v) = act(
+        &app,
+        &county,
+        id,
+        json!({"action": "assign", "unit_id": lead, "co_unit_ids": [co]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    // Both deadlines passed yesterday.
+    let yesterday = liaison_db::handling::today() - time::Duration::days(1);
+    let mut tx = app.db.begin().await.unwrap();
+    let mut q = liaison_db::sql::Sql::new("UPDATE suggestion SET due_on = ");
+    q.bind(yesterday).push(" WHERE id = ").bind(id);
+    q.execute_tx(&mut tx).await.unwrap();
+    let mut q = liaison_db::sql::Sql::new("UPDATE suggestion_unit SET co_opinion_due_on = ");
+    q.bind(yesterday).push(" WHERE suggestion_id = ").bind(id);
+    q.execute_tx(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    let reminders = |template: &'static str, unit: i64| {
+        let mut q =
+            liaison_db::sql::Sql::new("SELECT COUNT(*) FROM notification WHERE template = ");
+        q.bind(template)
+            .push(" AND recipient = ")
+            .bind(format!("unit:{unit}"))
+            .push(" AND suggestion_id = ")
+            .bind(id);
+        q
+    };
+    liaison_web::notify::run_timers(&app.state).await;
+    liaison_web::notify::run_timers(&app.state).await;
+    assert_eq!(
+        reminders("suggestion.overdue", lead)
+            .fetch_count(&app.db)
+            .await
+            .unwrap(),
+        1,
+        "the lead unit is reminded once a day"
+    );
+    assert_eq!(
+        reminders("suggestion.co_opinion_overdue", co)
+            .fetch_count(&app.db)
+            .await
+            .unwrap(),
+        1,
+        "the co-unit is reminded of its opinion"
+    );
 }
