@@ -268,14 +268,8 @@ pub struct ActivityFilter {
 fn filter_where(s: &mut Sql, scope: &Scope, f: &ActivityFilter) {
     scope_where(s, scope);
     if !f.states.is_empty() {
-        s.push(" AND a.state IN (");
-        for (i, st) in f.states.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(st.clone());
-        }
-        s.push(")");
+        s.push(" AND a.state IN ")
+            .bind_list(f.states.iter().cloned());
     }
     if let Some(k) = &f.kind {
         s.push(" AND a.kind = ").bind(k.clone());

@@ -180,14 +180,8 @@ pub struct DeliberationFilter {
 fn filter_where(s: &mut Sql, scope: &Scope, f: &DeliberationFilter) {
     scope_where(s, scope);
     if !f.states.is_empty() {
-        s.push(" AND d.state IN (");
-        for (i, st) in f.states.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(st.clone());
-        }
-        s.push(")");
+        s.push(" AND d.state IN ")
+            .bind_list(f.states.iter().cloned());
     }
     if let Some(k) = &f.kind {
         s.push(" AND d.kind = ").bind(k.clone());
@@ -198,14 +192,7 @@ fn filter_where(s: &mut Sql, scope: &Scope, f: &DeliberationFilter) {
             .filter(|k| k.is_supervision() == sup)
             .map(|k| k.code())
             .collect();
-        s.push(" AND d.kind IN (");
-        for (i, k) in kinds.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(*k);
-        }
-        s.push(")");
+        s.push(" AND d.kind IN ").bind_list(kinds.iter().copied());
     }
 }
 

@@ -418,15 +418,9 @@ async fn fill_seats(db: &Db, items: &mut [DeputyItem]) -> DbResult<()> {
         return Ok(());
     }
     let mut s = Sql::new(
-        "SELECT deputy_id, level, term, delegation, constituency FROM deputy_seat WHERE deputy_id IN (",
+        "SELECT deputy_id, level, term, delegation, constituency FROM deputy_seat WHERE deputy_id IN ",
     );
-    for (i, d) in items.iter().enumerate() {
-        if i > 0 {
-            s.push(",");
-        }
-        s.bind(d.id);
-    }
-    s.push(")");
+    s.bind_list(items.iter().map(|d| d.id));
     let rows: Vec<(i64, String, String, String, String)> = s.fetch_all(db).await?;
     let mut by: HashMap<i64, Vec<CongressSeat>> = HashMap::new();
     for (id, level, term, delegation, constituency) in rows {

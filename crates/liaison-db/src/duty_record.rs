@@ -183,14 +183,8 @@ fn filter_where(s: &mut Sql, scope: &Scope, f: &DutyFilter) {
         s.push(" AND e.kind = ").bind(k.code());
     }
     if !f.statuses.is_empty() {
-        s.push(" AND e.status IN (");
-        for (i, st) in f.statuses.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(st.code());
-        }
-        s.push(")");
+        s.push(" AND e.status IN ")
+            .bind_list(f.statuses.iter().map(|st| st.code()));
     }
 }
 

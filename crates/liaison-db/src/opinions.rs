@@ -523,15 +523,9 @@ async fn create_together(
     let mut earlier: HashMap<String, Created> = HashMap::new();
     if !keys_given.is_empty() {
         let mut s = Sql::new(
-            "SELECT idempotency_key, id, tracking_no FROM opinion WHERE idempotency_key IN (",
+            "SELECT idempotency_key, id, tracking_no FROM opinion WHERE idempotency_key IN ",
         );
-        for (i, k) in keys_given.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind((*k).clone());
-        }
-        s.push(")");
+        s.bind_list(keys_given.iter().map(|k| (*k).clone()));
         let rows: Vec<(String, i64, String)> = s.fetch_all(db).await?;
         for (k, id, tracking_no) in rows {
             earlier.insert(
@@ -548,18 +542,12 @@ async fn create_together(
     let mut paths: HashMap<i64, String> = HashMap::new();
     {
         let mut s = Sql::new(
-            "SELECT s.id, r.path FROM station s JOIN region r ON r.id = s.region_id WHERE s.id IN (",
+            "SELECT s.id, r.path FROM station s JOIN region r ON r.id = s.region_id WHERE s.id IN ",
         );
         let mut ids: Vec<i64> = items.iter().map(|(_, n)| n.station_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(*id);
-        }
-        s.push(")");
+        s.bind_list(ids);
         let rows: Vec<(i64, String)> = s.fetch_all(db).await?;
         paths.extend(rows);
     }
@@ -1513,14 +1501,8 @@ fn filter_where(
 ) {
     scope_where(s, scope);
     if !f.states.is_empty() {
-        s.push(" AND o.state IN (");
-        for (i, st) in f.states.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(st.clone());
-        }
-        s.push(")");
+        s.push(" AND o.state IN ")
+            .bind_list(f.states.iter().cloned());
     }
     if let Some(id) = f.station_id {
         s.push(" AND o.station_id IN (SELECT id FROM station WHERE id = ")
@@ -1753,14 +1735,7 @@ pub async fn similar_open(
     s.push(" FROM opinion o").push(SUMMARY_JOINS);
     s.push(" AND o.id <> ").bind(exclude);
     s.push(" AND o.station_id = ").bind(station_id);
-    s.push(" AND o.state IN (");
-    for (i, st) in open.iter().enumerate() {
-        if i > 0 {
-            s.push(",");
-        }
-        s.bind(st.clone());
-    }
-    s.push(")");
+    s.push(" AND o.state IN ").bind_list(open.iter().cloned());
     match db.backend() {
         crate::Backend::Sqlite => {
             let expr = any

@@ -82,6 +82,24 @@ impl Sql {
         self
     }
 
+    /// Appends `($1,$2,…)` bound to `values`, for `IN` lists; an empty list is `(NULL)`, which
+    /// matches nothing.
+    pub fn bind_list<V: Into<Arg>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.push("(");
+        let mut first = true;
+        for v in values {
+            if !first {
+                self.push(",");
+            }
+            first = false;
+            self.bind(v);
+        }
+        if first {
+            self.push("NULL");
+        }
+        self.push(")")
+    }
+
     /// The SQL text so far (for tests and logs; values are never in it).
     pub fn text(&self) -> &str {
         &self.text
@@ -233,6 +251,16 @@ mod tests {
         let mut s = Sql::new("SELECT 1 FROM t WHERE a = ");
         s.bind(1i64).push(" AND b = ").bind("x");
         assert_eq!(s.text(), "SELECT 1 FROM t WHERE a = $1 AND b = $2");
+    }
+
+    #[test]
+    fn in_lists_bind_each_value_and_an_empty_one_matches_nothing() {
+        let mut s = Sql::new("SELECT 1 FROM t WHERE a = ");
+        s.bind(7i64).push(" AND b IN ").bind_list(["x", "y", "z"]);
+        assert_eq!(s.text(), "SELECT 1 FROM t WHERE a = $1 AND b IN ($2,$3,$4)");
+        let mut e = Sql::new("SELECT 1 FROM t WHERE b IN ");
+        e.bind_list(Vec::<i64>::new());
+        assert_eq!(e.text(), "SELECT 1 FROM t WHERE b IN (NULL)");
     }
 
     #[test]

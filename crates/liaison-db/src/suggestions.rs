@@ -1543,14 +1543,8 @@ fn start_of_day(d: Date) -> time::OffsetDateTime {
 fn filter_where(s: &mut Sql, scope: &Scope, f: &SuggestionFilter, today: Date) {
     scope_where(s, scope);
     if !f.states.is_empty() {
-        s.push(" AND s.state IN (");
-        for (i, st) in f.states.iter().enumerate() {
-            if i > 0 {
-                s.push(",");
-            }
-            s.bind(st.clone());
-        }
-        s.push(")");
+        s.push(" AND s.state IN ")
+            .bind_list(f.states.iter().cloned());
     }
     if let Some(p) = &f.region_path {
         s.push(" AND s.region_path LIKE ").bind(format!("{p}%"));
