@@ -139,9 +139,11 @@ fn where_clause(q: &mut Q, pg: bool, scope: &Scope, f: &Filter, proposed: bool, 
     }
     if !f.q.is_empty() {
         if pg {
-            q.push(" AND o.search_vector @@ plainto_tsquery('simple', ")
+            // The product searches windows of ids (`liaison_db::opinions::list_search`);
+            // this is its whole-table form.
+            q.push(" AND o.id IN (SELECT opinion_id FROM opinion_text WHERE search_vector @@ plainto_tsquery('simple', ")
                 .bind(P::T(f.q.join(" ")))
-                .push(")");
+                .push("))");
         } else if proposed {
             // In the FROM clause instead (see `from_clause`).
         } else {
@@ -403,6 +405,57 @@ pub async fn explain(store: &Store, proposed: bool, runs: usize, only: Option<&s
             }
         }
     }
+    Ok(())
+}
+
+/// Times `liaison_db::opinions::list` — the product's page and total with all of its queries —
+/// for every case, one request at a time: best and median of `runs`.
+pub async fn product(url: &str, runs: usize, only: Option<&str>) -> Result<()> {
+    use liaison_core::scope::Scope as S;
+    let db = liaison_db::Db::connect(&liaison_db::ConnectOptions {
+        url: url.to_owned(),
+        max_connections: 1,
+        create_if_missing: false,
+    })
+    .await?;
+    println!("| case | best ms | median ms | items | total |");
+    println!("|---|---|---|---|---|");
+    for (label, scope, f) in probes() {
+        if only.is_some_and(|o| !label.contains(o)) {
+            continue;
+        }
+        let scope = match scope {
+            Scope::Region(p) => S::RegionSubtree(p.to_owned()),
+            Scope::Station(id) => S::Station(id),
+        };
+        let filter = liaison_db::opinions::OpinionFilter {
+            states: f.states.iter().map(|s| (*s).to_owned()).collect(),
+            category: f.category.map(str::to_owned),
+            overdue: f.overdue,
+            q: f.q.iter().map(|s| (*s).to_owned()).collect(),
+            limit: 20,
+            ..Default::default()
+        };
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..runs.max(1) {
+            let t = Instant::now();
+            let page = liaison_db::opinions::list(&db, &scope, &filter).await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            last = Some(page);
+        }
+        times.sort_by(f64::total_cmp);
+        let page = last.expect("one run");
+        println!(
+            "| {label} | {:.1} | {:.1} | {} | {}{} |",
+            times[0],
+            times[times.len() / 2],
+            page.items.len(),
+            page.total,
+            if page.total_capped { "+" } else { "" }
+        );
+    }
+    db.close().await;
     Ok(())
 }
 

@@ -141,6 +141,10 @@ enum Command {
         /// Run the proposed rewrites instead of the product's current SQL.
         #[arg(long)]
         proposed: bool,
+        /// Time the product's own list function (`liaison_db::opinions::list`: page and
+        /// total, every query it makes) per case instead of printing plans.
+        #[arg(long, conflicts_with = "proposed")]
+        product: bool,
         /// Timed runs per query (the best is printed).
         #[arg(long, default_value_t = 3)]
         runs: usize,
@@ -485,9 +489,13 @@ fn main() -> Result<()> {
         Command::Explain {
             database_url,
             proposed,
+            product,
             runs,
             only,
         } => rt.block_on(async {
+            if product {
+                return explain::product(&database_url, runs.min(50), only.as_deref()).await;
+            }
             let store = store::Store::connect(&database_url, 1).await?;
             explain::explain(&store, proposed, runs.min(20), only.as_deref()).await?;
             store.close().await;

@@ -22,7 +22,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The opinion tables whose secondary indexes a bulk load rebuilds.
-const BULK_TABLES: &[&str] = &["opinion", "opinion_event", "opinion_unit", "opinion_reply"];
+const BULK_TABLES: &[&str] = &[
+    "opinion",
+    "opinion_text",
+    "opinion_event",
+    "opinion_unit",
+    "opinion_reply",
+];
 
 /// A pool on either backend.
 #[derive(Clone, Debug)]
@@ -57,7 +63,6 @@ macro_rules! bind_single {
             .bind($r.region_path.clone())
             .bind($r.channel)
             .bind($r.title.clone())
-            .bind($r.body.clone())
             .bind($r.category_suggested.clone())
             .bind($r.category_confidence)
             .bind($r.urgency)
@@ -67,7 +72,6 @@ macro_rules! bind_single {
             .bind($r.anonymous)
             .bind($r.confidential)
             .bind($r.publishable)
-            .bind($r.search_text.clone())
             .bind($r.created_at)
     };
 }
@@ -204,17 +208,33 @@ impl Store {
                 let id: i64 = bind_single!(sqlx::query_scalar(SINGLE_SQL), r)
                     .fetch_one(&mut *tx)
                     .await?;
+                sqlx::query(TEXT_SQL)
+                    .bind(id)
+                    .bind(&r.body)
+                    .bind(&r.search_text)
+                    .execute(&mut *tx)
+                    .await?;
                 sqlx::query("INSERT INTO opinion_fts (rowid, search_text) VALUES ($1, $2)")
                     .bind(id)
-                    .bind(&r.search_text)
+                    .bind(format!(
+                        "{} {}",
+                        r.search_text,
+                        liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path)
+                    ))
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
             }
             Store::Postgres(p) => {
                 let mut tx = p.begin().await?;
-                let _id: i64 = bind_single!(sqlx::query_scalar(SINGLE_SQL), r)
+                let id: i64 = bind_single!(sqlx::query_scalar(SINGLE_SQL), r)
                     .fetch_one(&mut *tx)
+                    .await?;
+                sqlx::query(TEXT_SQL)
+                    .bind(id)
+                    .bind(&r.body)
+                    .bind(&r.search_text)
+                    .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
             }
@@ -238,21 +258,25 @@ const DEPUTIES_SQL: &str =
 const UNITS_SQL: &str = "SELECT u.id, r.path FROM handling_unit u JOIN region r ON r.id = u.region_id \
      WHERE u.active = TRUE ORDER BY u.id";
 
-/// The intake's insert (see `liaison_db::opinions::create`), without the id.
-const SINGLE_SQL: &str = "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
+/// The intake's insert (see `liaison_db::opinions::create_batch`), without the id.
+const SINGLE_SQL: &str = "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, \
      place, category_suggested, category_confidence, urgency, submitter_name_enc, \
      submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-     entered_by, idempotency_key, search_text, created_at, updated_at) \
-     VALUES ($1,$2,$3,$4,$5,$6,$7,'',$8,$9,$10,$11,$12,$13,$14,$15,$16,'submitted',NULL,NULL,$17,$18,$18) \
+     entered_by, idempotency_key, created_at, updated_at) \
+     VALUES ($1,$2,$3,$4,$5,$6,'',$7,$8,$9,$10,$11,$12,$13,$14,$15,'submitted',NULL,NULL,$16,$16) \
      RETURNING id";
+/// The texts of the row [`SINGLE_SQL`] wrote.
+const TEXT_SQL: &str =
+    "INSERT INTO opinion_text (opinion_id, body, search_text) VALUES ($1, $2, $3)";
 
 /// The columns a bulk load writes, in order.
-const OPINION_COLUMNS: &str = "id, tracking_no, station_id, deputy_id, region_path, channel, title, body, \
+const OPINION_COLUMNS: &str = "id, tracking_no, station_id, deputy_id, region_path, channel, title, \
     category, category_suggested, category_confidence, urgency, submitter_name_enc, \
     submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, round, \
     lead_unit_id, due_kind, due_on, reply_due_on, assigned_on, feedback_sent_on, extensions_used, \
-    rehandle_rounds, last_rating, last_grade, master_id, search_text, version, created_at, \
+    rehandle_rounds, last_rating, last_grade, master_id, version, created_at, \
     updated_at, closed_at";
+const TEXT_COLUMNS: &str = "opinion_id, body, search_text";
 const EVENT_COLUMNS: &str =
     "opinion_id, at, actor_name, actor_role, action, label, from_state, to_state, public_note";
 const REPLY_COLUMNS: &str =
@@ -376,6 +400,12 @@ impl Bulk {
     pub async fn finish(mut self, data_dir: &Path) -> Result<()> {
         let saved = saved_path(data_dir);
         let script = std::fs::read_to_string(&saved)?;
+        if let Bulk::Postgres(c) = &mut self {
+            // The GIN index over a million texts takes many minutes with the default 64 MB.
+            sqlx::query("SET maintenance_work_mem = '1GB'")
+                .execute(&mut *c)
+                .await?;
+        }
         self.run_script(&script).await?;
         std::fs::remove_file(&saved)?;
         match &mut self {
@@ -416,7 +446,6 @@ async fn sqlite_batch(c: &mut SqliteConnection, rows: &[Row]) -> Result<()> {
                 .push_bind(r.region_path.clone())
                 .push_bind(r.channel)
                 .push_bind(r.title.clone())
-                .push_bind(r.body.clone())
                 .push_bind(r.category.clone())
                 .push_bind(r.category_suggested.clone())
                 .push_bind(r.category_confidence)
@@ -440,16 +469,27 @@ async fn sqlite_batch(c: &mut SqliteConnection, rows: &[Row]) -> Result<()> {
                 .push_bind(r.last_rating)
                 .push_bind(r.last_grade)
                 .push_bind(r.master_id)
-                .push_bind(r.search_text.clone())
                 .push_bind(r.version)
                 .push_bind(r.created_at)
                 .push_bind(r.updated_at)
                 .push_bind(r.closed_at);
         });
         q.build().execute(&mut *tx).await?;
+        let mut q =
+            QueryBuilder::<Sqlite>::new(format!("INSERT INTO opinion_text ({TEXT_COLUMNS}) "));
+        q.push_values(chunk, |mut b, r| {
+            b.push_bind(r.id)
+                .push_bind(r.body.clone())
+                .push_bind(r.search_text.clone());
+        });
+        q.build().execute(&mut *tx).await?;
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO opinion_fts (rowid, search_text) ");
         q.push_values(chunk, |mut b, r| {
-            b.push_bind(r.id).push_bind(r.search_text.clone());
+            b.push_bind(r.id).push_bind(format!(
+                "{} {}",
+                r.search_text,
+                liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path)
+            ));
         });
         q.build().execute(&mut *tx).await?;
     }
@@ -615,7 +655,8 @@ async fn copy(c: &mut PgConnection, table: &str, columns: &str, data: String) ->
 }
 
 async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
-    let mut o = String::with_capacity(rows.len() * 6000);
+    let mut o = String::with_capacity(rows.len() * 400);
+    let mut texts = String::with_capacity(rows.len() * 6000);
     let mut ev = String::new();
     let mut rp = String::new();
     let mut un = String::new();
@@ -630,7 +671,6 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
                 &r.region_path,
                 &r.channel,
                 &r.title,
-                &r.body,
                 &r.category,
                 &r.category_suggested,
                 &r.category_confidence,
@@ -654,13 +694,13 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
                 &r.last_rating,
                 &r.last_grade,
                 &r.master_id,
-                &r.search_text,
                 &r.version,
                 &r.created_at,
                 &r.updated_at,
                 &r.closed_at,
             ],
         );
+        line(&mut texts, &[&r.id, &r.body, &r.search_text]);
         for e in &r.events {
             line(
                 &mut ev,
@@ -709,6 +749,7 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
     }
     let mut tx = c.begin().await?;
     copy(&mut tx, "opinion", OPINION_COLUMNS, o).await?;
+    copy(&mut tx, "opinion_text", TEXT_COLUMNS, texts).await?;
     copy(&mut tx, "opinion_event", EVENT_COLUMNS, ev).await?;
     copy(&mut tx, "opinion_reply", REPLY_COLUMNS, rp).await?;
     copy(&mut tx, "opinion_unit", UNIT_COLUMNS, un).await?;

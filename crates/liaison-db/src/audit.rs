@@ -132,10 +132,6 @@ fn canonical(
 
 const HEAD_SQLITE: &str = "SELECT last_id, last_mac FROM audit_head WHERE id = 1";
 const HEAD_PG: &str = "SELECT last_id, last_mac FROM audit_head WHERE id = 1 FOR UPDATE";
-const INSERT: &str = "INSERT INTO audit_log (at, actor_id, actor_name, actor_role, action, entity, \
-    entity_id, summary, before_json, after_json, ip, prev_mac, mac) \
-    VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,'') RETURNING id";
-const SET_MAC: &str = "UPDATE audit_log SET mac = $1 WHERE id = $2";
 const SET_HEAD: &str = "UPDATE audit_head SET last_id = $1, last_mac = $2 WHERE id = 1";
 
 /// Appends a record inside `tx`. The head row is locked (PostgreSQL `FOR UPDATE`; SQLite's
@@ -146,7 +142,9 @@ pub async fn append(tx: &mut Tx, keys: &Keys, actor: &Actor, e: Entry<'_>) -> Db
 }
 
 /// Appends several records inside `tx`, in order, reading and moving the chain head once: a
-/// batch of intakes holds the head lock for one round trip instead of one per record.
+/// batch of intakes holds the head lock for one round trip instead of one per record. The ids
+/// follow the head's (the head lock orders every append), so each record's MAC, which covers
+/// its id, is known before the insert and all of them go in one statement.
 pub async fn append_many(
     tx: &mut Tx,
     keys: &Keys,
@@ -155,24 +153,61 @@ pub async fn append_many(
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let (_, mut prev_mac): (i64, String) = match &mut tx.inner {
+    let (last_id, mut prev_mac): (i64, String) = match &mut tx.inner {
         crate::db::TxInner::Sqlite(t) => sqlx::query_as(HEAD_SQLITE).fetch_one(&mut **t).await?,
         crate::db::TxInner::Postgres(t) => sqlx::query_as(HEAD_PG).fetch_one(&mut **t).await?,
     };
     let mut ids = Vec::with_capacity(entries.len());
-    for (actor, e) in entries {
-        let at = now();
-        let before = e.before.as_ref().map(|v| v.to_string());
-        let after = e.after.as_ref().map(|v| v.to_string());
-        let id: i64 = on_tx!(tx, t => sqlx::query_scalar(INSERT)
-            .bind(at).bind(actor.user_id).bind(&actor.name).bind(&actor.role)
-            .bind(e.action).bind(e.entity).bind(&e.entity_id).bind(&e.summary)
-            .bind(&before).bind(&after).bind(&actor.ip).bind(&prev_mac)
-            .fetch_one(t).await)?;
-        let mac = keys.audit_mac(&prev_mac, &canonical(id, &at, actor, e, &before, &after));
-        on_tx!(tx, t => sqlx::query(SET_MAC).bind(&mac).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
-        ids.push(id);
-        prev_mac = mac;
+    // 14 values a row: 64 rows a statement stay far below both backends' parameter limits.
+    for chunk in entries.chunks(64) {
+        let mut s = Sql::new(
+            "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, action, entity, \
+             entity_id, summary, before_json, after_json, ip, prev_mac, mac) ",
+        );
+        if let crate::db::TxInner::Postgres(_) = &tx.inner {
+            // The identity column is GENERATED ALWAYS: the ids come from the head instead.
+            s.push("OVERRIDING SYSTEM VALUE ");
+        }
+        s.push("VALUES ");
+        for (i, (actor, e)) in chunk.iter().enumerate() {
+            let id = last_id + ids.len() as i64 + 1;
+            let at = now();
+            let before = e.before.as_ref().map(|v| v.to_string());
+            let after = e.after.as_ref().map(|v| v.to_string());
+            let mac = keys.audit_mac(&prev_mac, &canonical(id, &at, actor, e, &before, &after));
+            s.push(if i == 0 { "(" } else { ",(" })
+                .bind(id)
+                .push(",")
+                .bind(at)
+                .push(",")
+                .bind(actor.user_id)
+                .push(",")
+                .bind(actor.name.clone())
+                .push(",")
+                .bind(actor.role.clone())
+                .push(",")
+                .bind(e.action)
+                .push(",")
+                .bind(e.entity)
+                .push(",")
+                .bind(e.entity_id.clone())
+                .push(",")
+                .bind(e.summary.clone())
+                .push(",")
+                .bind(before)
+                .push(",")
+                .bind(after)
+                .push(",")
+                .bind(actor.ip.clone())
+                .push(",")
+                .bind(prev_mac)
+                .push(",")
+                .bind(mac.clone())
+                .push(")");
+            ids.push(id);
+            prev_mac = mac;
+        }
+        s.execute_tx(tx).await?;
     }
     let last = *ids.last().expect("not empty");
     on_tx!(tx, t => sqlx::query(SET_HEAD).bind(last).bind(&prev_mac).execute(t).await.map(|r| r.rows_affected()))?;

@@ -10,6 +10,7 @@
 use crate::audit::Actor;
 use crate::db::{Tx, now};
 use crate::error::{DbError, DbResult};
+use crate::sql::Sql;
 use liaison_core::scope::Principal;
 use liaison_core::sla::SlaTable;
 use liaison_core::workdays::Calendar;
@@ -111,23 +112,57 @@ pub async fn append_event(
     item: Item,
     e: &TimelineEvent<'_>,
 ) -> DbResult<()> {
+    append_events(tx, &[(actor, item, e.clone())]).await
+}
+
+/// Appends timeline events, one statement per table and 64 events (a batch of intakes).
+pub async fn append_events(
+    tx: &mut Tx,
+    events: &[(&Actor, Item, TimelineEvent<'_>)],
+) -> DbResult<()> {
     // The two tables have the same columns; only the owner column differs.
-    let (sql, id) = match item {
-        Item::Opinion(id) => (
-            "INSERT INTO opinion_event (opinion_id, at, actor_id, actor_name, actor_role, action, label, \
-             from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-            id,
-        ),
-        Item::Suggestion(id) => (
-            "INSERT INTO suggestion_event (suggestion_id, at, actor_id, actor_name, actor_role, action, label, \
-             from_state, to_state, note, public_note) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-            id,
-        ),
-    };
-    on_tx!(tx, t => sqlx::query(sql)
-        .bind(id).bind(now()).bind(actor.user_id).bind(&actor.name).bind(&actor.role).bind(e.action)
-        .bind(e.label).bind(e.from).bind(e.to).bind(e.note).bind(e.public_note)
-        .execute(t).await.map(|_| ()))?;
+    for opinions in [true, false] {
+        let rows: Vec<&(&Actor, Item, TimelineEvent<'_>)> = events
+            .iter()
+            .filter(|(_, item, _)| matches!(item, Item::Opinion(_)) == opinions)
+            .collect();
+        for chunk in rows.chunks(64) {
+            let mut s = Sql::new(if opinions {
+                "INSERT INTO opinion_event (opinion_id, at, actor_id, actor_name, actor_role, action, \
+                 label, from_state, to_state, note, public_note) VALUES "
+            } else {
+                "INSERT INTO suggestion_event (suggestion_id, at, actor_id, actor_name, actor_role, \
+                 action, label, from_state, to_state, note, public_note) VALUES "
+            });
+            for (i, (actor, item, e)) in chunk.iter().enumerate() {
+                let (Item::Opinion(id) | Item::Suggestion(id)) = *item;
+                s.push(if i == 0 { "(" } else { ",(" })
+                    .bind(id)
+                    .push(",")
+                    .bind(now())
+                    .push(",")
+                    .bind(actor.user_id)
+                    .push(",")
+                    .bind(actor.name.clone())
+                    .push(",")
+                    .bind(actor.role.clone())
+                    .push(",")
+                    .bind(e.action)
+                    .push(",")
+                    .bind(e.label)
+                    .push(",")
+                    .bind(e.from.map(str::to_owned))
+                    .push(",")
+                    .bind(e.to)
+                    .push(",")
+                    .bind(e.note)
+                    .push(",")
+                    .bind(e.public_note)
+                    .push(")");
+            }
+            s.execute_tx(tx).await?;
+        }
+    }
     Ok(())
 }
 
@@ -167,17 +202,67 @@ pub async fn enqueue(
     template: &str,
     payload: &str,
 ) -> DbResult<()> {
-    let (opinion_id, suggestion_id) = match item {
-        Item::Opinion(id) => (Some(id), None),
-        Item::Suggestion(id) => (None, Some(id)),
-    };
+    enqueue_many(
+        tx,
+        &[Outgoing {
+            item,
+            channel,
+            recipient: recipient.to_owned(),
+            template,
+            payload: payload.to_owned(),
+        }],
+    )
+    .await
+}
+
+/// A notification to queue: see [`enqueue`].
+#[derive(Debug, Clone)]
+pub struct Outgoing<'a> {
+    /// What it is about.
+    pub item: Item,
+    /// `sms`, `inapp`, …
+    pub channel: &'a str,
+    /// Who gets it (`station:3`, `submitter:17`, …).
+    pub recipient: String,
+    /// Message template code.
+    pub template: &'a str,
+    /// JSON values of the template.
+    pub payload: String,
+}
+
+/// Queues notifications, one statement per 64 (a batch of intakes).
+pub async fn enqueue_many(tx: &mut Tx, rows: &[Outgoing<'_>]) -> DbResult<()> {
     let at = now();
-    on_tx!(tx, t => sqlx::query(
-        "INSERT INTO notification (channel, recipient, template, payload, opinion_id, suggestion_id, \
-         status, attempts, next_attempt_at, created_at) VALUES ($1,$2,$3,$4,$5,$6,'pending',0,$7,$7)")
-        .bind(channel).bind(recipient).bind(template).bind(payload).bind(opinion_id)
-        .bind(suggestion_id).bind(at)
-        .execute(t).await.map(|_| ()))?;
+    for chunk in rows.chunks(64) {
+        let mut s = Sql::new(
+            "INSERT INTO notification (channel, recipient, template, payload, opinion_id, \
+             suggestion_id, status, attempts, next_attempt_at, created_at) VALUES ",
+        );
+        for (i, n) in chunk.iter().enumerate() {
+            let (opinion_id, suggestion_id) = match n.item {
+                Item::Opinion(id) => (Some(id), None),
+                Item::Suggestion(id) => (None, Some(id)),
+            };
+            s.push(if i == 0 { "(" } else { ",(" })
+                .bind(n.channel)
+                .push(",")
+                .bind(n.recipient.clone())
+                .push(",")
+                .bind(n.template)
+                .push(",")
+                .bind(n.payload.clone())
+                .push(",")
+                .bind(opinion_id)
+                .push(",")
+                .bind(suggestion_id)
+                .push(",'pending',0,")
+                .bind(at)
+                .push(",")
+                .bind(at)
+                .push(")");
+        }
+        s.execute_tx(tx).await?;
+    }
     Ok(())
 }
 

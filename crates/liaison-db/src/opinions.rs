@@ -215,14 +215,15 @@ impl Opinion {
     }
 }
 
+/// The texts are LEFT JOINed: an intake batch writes them after all of its rows.
 const SELECT: &str = "SELECT o.id, o.tracking_no, o.station_id, s.name AS station_name, \
     s.code AS station_code, o.deputy_id, d.name AS deputy_name, o.region_path, o.channel, o.title, \
-    o.body, o.place, o.category, o.category_suggested, o.category_confidence, o.urgency, \
+    COALESCE(t.body, '') AS body, o.place, o.category, o.category_suggested, o.category_confidence, o.urgency, \
     o.submitter_name_enc, o.submitter_phone_enc, o.anonymous, o.confidential, o.publishable, \
     o.state, o.round, o.lead_unit_id, u.name AS lead_unit_name, o.due_kind, o.due_on, \
     o.reply_due_on, o.assigned_on, o.feedback_sent_on, o.extensions_used, o.rehandle_rounds, \
     o.last_rating, o.last_grade, o.master_id, o.entered_by, o.version, o.created_at, o.updated_at \
-    FROM opinion o JOIN station s ON s.id = o.station_id \
+    FROM opinion o LEFT JOIN opinion_text t ON t.opinion_id = o.id JOIN station s ON s.id = o.station_id \
     LEFT JOIN deputy d ON d.id = o.deputy_id \
     LEFT JOIN handling_unit u ON u.id = o.lead_unit_id WHERE 1=1";
 
@@ -554,6 +555,9 @@ async fn create_together(
 
     let mut results: Vec<DbResult<Created>> = Vec::with_capacity(items.len());
     let mut audits: Vec<(&Actor, Entry<'static>)> = Vec::new();
+    let mut texts: Vec<(i64, &NewOpinion, &str)> = Vec::with_capacity(items.len());
+    let mut events: Vec<(&Actor, Item, TimelineEvent<'static>)> = Vec::with_capacity(items.len());
+    let mut outbox: Vec<handling::Outgoing<'static>> = Vec::with_capacity(items.len());
     let mut tx = db.begin().await?;
     for (actor, new) in items {
         if let Some(key) = &new.idempotency_key
@@ -592,19 +596,19 @@ async fn create_together(
             // meanwhile or came twice in this batch) inserts nothing instead of aborting the
             // batch's transaction.
             let id: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
-                "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, body, \
+                "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, \
                  place, category_suggested, category_confidence, urgency, submitter_name_enc, \
                  submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-                 entered_by, idempotency_key, search_text, due_kind, due_on, reply_due_on, created_at, updated_at, \
+                 entered_by, idempotency_key, due_kind, due_on, reply_due_on, created_at, updated_at, \
                  activity_id) \
-                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$25,$26) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$23,$24) \
                  ON CONFLICT DO NOTHING RETURNING id")
                 .bind(&no).bind(new.station_id).bind(new.deputy_id).bind(region_path).bind(&new.channel)
-                .bind(&new.title).bind(&new.body).bind(&new.place).bind(&new.category_suggested)
+                .bind(&new.title).bind(&new.place).bind(&new.category_suggested)
                 .bind(new.category_confidence).bind(&new.urgency).bind(keys.encrypt(&new.name))
                 .bind(keys.encrypt(&new.phone)).bind(keys.blind_index(&new.phone)).bind(new.anonymous)
                 .bind(new.confidential).bind(new.publishable).bind(decision.to.code()).bind(new.entered_by)
-                .bind(&new.idempotency_key).bind(&new.search_text).bind(due_kind).bind(due_on)
+                .bind(&new.idempotency_key).bind(due_kind).bind(due_on)
                 .bind(reply_due_on).bind(at).bind(new.activity_id)
                 .fetch_optional(t).await)?;
             if let Some(id) = id {
@@ -636,13 +640,7 @@ async fn create_together(
                 continue;
             }
         };
-        if let TxInner::Sqlite(t) = &mut tx.inner {
-            sqlx::query("INSERT INTO opinion_fts (rowid, search_text) VALUES ($1, $2)")
-                .bind(id)
-                .bind(&new.search_text)
-                .execute(&mut **t)
-                .await?;
-        }
+        texts.push((id, *new, region_path.as_str()));
         for (mime, w, h, bytes) in &new.photos {
             on_tx!(tx, t => sqlx::query(
                 "INSERT INTO opinion_photo (opinion_id, mime, width, height, data, created_at) VALUES ($1,$2,$3,$4,$5,$6)")
@@ -661,8 +659,9 @@ async fn create_together(
         for e in &decision.effects {
             match e {
                 Effect::SetDue { .. } => {}
+                // A new item has no merged items: its notifications are queued with the batch's.
                 Effect::Notify { whom, template } => {
-                    notify(&mut tx, &target, *whom, template, None).await?;
+                    outbox.extend(outgoing(&target, *whom, *template, None));
                 }
                 other => {
                     // The opinion rule set starts with a deadline and a notification only; a
@@ -679,18 +678,18 @@ async fn create_together(
                 }
             }
         }
-        event(
-            &mut tx,
-            actor,
-            id,
-            "submit",
-            decision.label,
-            None,
-            decision.to,
-            "",
-            "",
-        )
-        .await?;
+        events.push((
+            *actor,
+            Item::Opinion(id),
+            TimelineEvent {
+                action: "submit",
+                label: decision.label,
+                from: None,
+                to: decision.to.code(),
+                note: "",
+                public_note: "",
+            },
+        ));
         audits.push((
             *actor,
             Entry {
@@ -712,9 +711,99 @@ async fn create_together(
             replayed: false,
         }));
     }
+    insert_texts(&mut tx, &texts).await?;
+    handling::append_events(&mut tx, &events).await?;
+    handling::enqueue_many(&mut tx, &outbox).await?;
     audit::append_many(&mut tx, keys, &audits).await?;
     tx.commit().await?;
     Ok(results)
+}
+
+/// Stores the texts of new opinions (and on SQLite their full-text rows), a statement per
+/// table for the whole batch: (id, submission, region path).
+async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResult<()> {
+    for chunk in texts.chunks(64) {
+        let mut s = Sql::new("INSERT INTO opinion_text (opinion_id, body, search_text) VALUES ");
+        for (i, (id, new, _)) in chunk.iter().enumerate() {
+            s.push(if i == 0 { "(" } else { ",(" })
+                .bind(*id)
+                .push(",")
+                .bind(new.body.clone())
+                .push(",")
+                .bind(new.search_text.clone())
+                .push(")");
+        }
+        s.execute_tx(tx).await?;
+        if let TxInner::Sqlite(_) = &tx.inner {
+            let mut s = Sql::new("INSERT INTO opinion_fts (rowid, search_text) VALUES ");
+            for (i, (id, new, region_path)) in chunk.iter().enumerate() {
+                s.push(if i == 0 { "(" } else { ",(" })
+                    .bind(*id)
+                    .push(",")
+                    .bind(format!(
+                        "{} {}",
+                        new.search_text,
+                        fts_scope_tokens(new.station_id, region_path)
+                    ))
+                    .push(")");
+            }
+            s.execute_tx(tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The tokens an opinion's full-text row carries besides its words on SQLite: its station
+/// (`zs<id>`) and every region of its path (`zr<id>`). A search within a station or region then
+/// asks FTS5 for the words *and* the place, which it answers by intersecting its lists, instead
+/// of testing every match of a common word against the scope row by row. Migration
+/// 0009_opinion_fts_scope writes the same tokens for rows stored before.
+pub fn fts_scope_tokens(station_id: i64, region_path: &str) -> String {
+    let mut out = format!("zs{station_id}");
+    for id in region_path.split('/').filter(|p| !p.is_empty()) {
+        out.push_str(" zr");
+        out.push_str(id);
+    }
+    out
+}
+
+/// The FTS5 query of a SQLite list: the words, and the scope and the station or region filter
+/// as tokens (see [`fts_scope_tokens`]). A station means the station and its points, as in
+/// [`scope_where`]; the SQL conditions stay as well, so the tokens only narrow the matches.
+async fn fts_match(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<String> {
+    let mut parts = vec![format!("({})", fts_expr(&f.q))];
+    let mut stations = Vec::new();
+    let mut regions = Vec::new();
+    match scope {
+        Scope::Station(id) => stations.push(*id),
+        Scope::RegionSubtree(p) => regions.push(p.as_str()),
+        _ => {}
+    }
+    stations.extend(f.station_id);
+    regions.extend(f.region_path.as_deref());
+    for id in stations {
+        let ids: Vec<(i64,)> = Sql::new("SELECT id FROM station WHERE id = ")
+            .bind(id)
+            .push(" OR parent_id = ")
+            .bind(id)
+            .fetch_all(db)
+            .await?;
+        let alternatives: Vec<String> = ids.iter().map(|(i,)| format!("\"zs{i}\"")).collect();
+        if alternatives.is_empty() {
+            parts.push("\"zs0\"".to_owned());
+        } else {
+            parts.push(format!("({})", alternatives.join(" OR ")));
+        }
+    }
+    for path in regions {
+        // The last id of the path; a path that is not a chain of ids adds no token.
+        if let Some(last) = path.split('/').rfind(|p| !p.is_empty())
+            && last.bytes().all(|b| b.is_ascii_digit())
+        {
+            parts.push(format!("\"zr{last}\""));
+        }
+    }
+    Ok(parts.join(" AND "))
 }
 
 #[expect(
@@ -1184,13 +1273,13 @@ struct NotifyTarget<'a> {
 
 /// Queues the notification of `whom` in the outbox: in-app for staff, SMS for the submitter
 /// (and the submitters of duplicates merged into this item, who hear what it hears).
-async fn notify(
-    tx: &mut Tx,
+/// The notification to `whom` about `o` (none for those the outbox does not reach).
+fn outgoing<'a>(
     o: &NotifyTarget<'_>,
     whom: WfActor,
-    template: &str,
+    template: &'a str,
     unit_id: Option<i64>,
-) -> DbResult<()> {
+) -> Option<handling::Outgoing<'a>> {
     let recipient = match whom {
         WfActor::StationStaff => format!("station:{}", o.station_id),
         WfActor::Deputy => match o.deputy_id {
@@ -1203,13 +1292,33 @@ async fn notify(
         WfActor::CoUnit => format!("co_units:{}", o.id),
         WfActor::Supervisor => format!("region:{}", o.region_path),
         WfActor::Submitter => format!("submitter:{}", o.id),
-        WfActor::Cosigner | WfActor::System => return Ok(()),
+        WfActor::Cosigner | WfActor::System => return None,
     };
-    let channel = if whom == WfActor::Submitter {
-        "sms"
-    } else {
-        "inapp"
-    };
+    if whom == WfActor::Submitter && !o.has_phone {
+        return None;
+    }
+    Some(handling::Outgoing {
+        item: Item::Opinion(o.id),
+        channel: if whom == WfActor::Submitter {
+            "sms"
+        } else {
+            "inapp"
+        },
+        recipient,
+        template,
+        payload: serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string(),
+    })
+}
+
+/// Queues the notification to `whom` about `o`; the submitter's also goes to the submitters of
+/// the items merged into it.
+async fn notify(
+    tx: &mut Tx,
+    o: &NotifyTarget<'_>,
+    whom: WfActor,
+    template: &str,
+    unit_id: Option<i64>,
+) -> DbResult<()> {
     if whom == WfActor::Submitter {
         let children: Vec<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
             "SELECT id, tracking_no FROM opinion WHERE master_id = $1 AND submitter_phone_enc <> ''")
@@ -1226,20 +1335,11 @@ async fn notify(
             )
             .await?;
         }
-        if !o.has_phone {
-            return Ok(());
-        }
     }
-    let payload = serde_json::json!({"tracking_no": o.tracking_no, "title": o.title}).to_string();
-    handling::enqueue(
-        tx,
-        Item::Opinion(o.id),
-        channel,
-        &recipient,
-        template,
-        &payload,
-    )
-    .await
+    match outgoing(o, whom, template, unit_id) {
+        Some(n) => handling::enqueue_many(tx, &[n]).await,
+        None => Ok(()),
+    }
 }
 
 async fn apply_effects(
@@ -1457,10 +1557,15 @@ const SUMMARY_SELECT: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS sta
 const SUMMARY_JOINS: &str = " JOIN station s ON s.id = o.station_id \
     LEFT JOIN handling_unit u ON u.id = o.lead_unit_id LEFT JOIN deputy d ON d.id = o.deputy_id WHERE 1=1";
 
-/// The FROM clause and the conditions of a list. With a full-text query on SQLite the rows come
-/// from the FTS index, newest match first, so a page of a common word stops after its rows
-/// instead of collecting every match first.
+/// The FROM clause and the conditions of a list. With a full-text query the rows come from the
+/// search index: on SQLite newest match first, so a page of a common word stops after its rows
+/// instead of collecting every match first (`fts`: the FTS5 query, see [`fts_match`]); on
+/// PostgreSQL the matches among the ids of `window` (see [`list_search`]).
 /// `summary`: join what a list row shows (not needed to count).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a list query, spelled out"
+)]
 fn from_where(
     s: &mut Sql,
     summary: bool,
@@ -1468,21 +1573,41 @@ fn from_where(
     scope: &Scope,
     f: &OpinionFilter,
     today: Date,
+    fts: &str,
+    window: Option<(i64, i64)>,
 ) {
-    let fts = backend == crate::Backend::Sqlite && !f.q.is_empty();
-    if fts {
-        s.push(" FROM (SELECT rowid AS fid FROM opinion_fts WHERE opinion_fts MATCH ")
-            .bind(fts_expr(&f.q))
-            .push(" ORDER BY rowid DESC) AS f JOIN opinion o ON o.id = f.fid");
-    } else {
+    if f.q.is_empty() {
         s.push(" FROM opinion o");
+    } else {
+        match backend {
+            crate::Backend::Sqlite => {
+                s.push(" FROM (SELECT rowid AS fid FROM opinion_fts WHERE opinion_fts MATCH ")
+                    .bind(fts)
+                    .push(" ORDER BY rowid DESC) AS f JOIN opinion o ON o.id = f.fid");
+            }
+            crate::Backend::Postgres => {
+                // OFFSET 0 keeps the matches a separate step: planned without the outer LIMIT,
+                // they are read through the GIN index instead of by walking ids and testing
+                // each row's text.
+                s.push(" FROM (SELECT opinion_id AS fid FROM opinion_text WHERE search_vector @@ plainto_tsquery('simple', ")
+                    .bind(f.q.join(" "))
+                    .push(")");
+                if let Some((lo, hi)) = window {
+                    s.push(" AND opinion_id > ")
+                        .bind(lo)
+                        .push(" AND opinion_id <= ")
+                        .bind(hi);
+                }
+                s.push(" OFFSET 0) AS f JOIN opinion o ON o.id = f.fid");
+            }
+        }
     }
     if summary {
         s.push(SUMMARY_JOINS);
     } else {
         s.push(" WHERE 1=1");
     }
-    filter_where(s, backend, scope, f, today);
+    filter_where(s, scope, f, today);
 }
 
 fn fts_expr(q: &[String]) -> String {
@@ -1492,13 +1617,7 @@ fn fts_expr(q: &[String]) -> String {
         .join(" ")
 }
 
-fn filter_where(
-    s: &mut Sql,
-    backend: crate::Backend,
-    scope: &Scope,
-    f: &OpinionFilter,
-    today: Date,
-) {
+fn filter_where(s: &mut Sql, scope: &Scope, f: &OpinionFilter, today: Date) {
     scope_where(s, scope);
     if !f.states.is_empty() {
         s.push(" AND o.state IN ")
@@ -1544,17 +1663,7 @@ fn filter_where(
             .push(" AND o.due_on <= ")
             .bind(today + time::Duration::days(days));
     }
-    if !f.q.is_empty() {
-        match backend {
-            // Joined in `from_where`.
-            crate::Backend::Sqlite => {}
-            crate::Backend::Postgres => {
-                s.push(" AND o.search_vector @@ plainto_tsquery('simple', ")
-                    .bind(f.q.join(" "))
-                    .push(")");
-            }
-        }
-    }
+    // A text query is joined in `from_where`.
     if let Some(d) = f.created_from {
         s.push(" AND o.created_at >= ").bind(start_of_day(d));
     }
@@ -1574,15 +1683,19 @@ fn start_of_day(d: Date) -> time::OffsetDateTime {
 /// Opinions in a scope, newest first, with the total count (capped at [`TOTAL_CAP`] unless
 /// `exact_total`).
 pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
+    if db.backend() == crate::Backend::Postgres && !f.q.is_empty() {
+        return list_search(db, scope, f, SEARCH_WINDOW).await;
+    }
     let today = today();
-    let mut s = Sql::new(SUMMARY_SELECT);
-    from_where(&mut s, true, db.backend(), scope, f, today);
-    // From the FTS index, order by its rowid so that SQLite walks the matches newest first.
-    let id = if db.backend() == crate::Backend::Sqlite && !f.q.is_empty() {
-        "f.fid"
+    let fts = if f.q.is_empty() {
+        String::new()
     } else {
-        "o.id"
+        fts_match(db, scope, f).await?
     };
+    let mut s = Sql::new(SUMMARY_SELECT);
+    from_where(&mut s, true, db.backend(), scope, f, today, &fts, None);
+    // From the FTS index, order by its rowid so that SQLite walks the matches newest first.
+    let id = if f.q.is_empty() { "o.id" } else { "f.fid" };
     if let Some(b) = f.before_id {
         s.push(" AND ").push(id).push(" < ").bind(b);
     }
@@ -1590,21 +1703,20 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         .push(id)
         .push(" DESC LIMIT ")
         .bind(f.limit + 1);
-    let mut items: Vec<OpinionSummary> = s.fetch_all(db).await?;
+    let items: Vec<OpinionSummary> = s.fetch_all(db).await?;
     let full = items.len() as i64 > f.limit;
     let (total, total_capped) = if !full && f.before_id.is_none() {
         // The first page holds every match: it is the count.
         (items.len() as i64, false)
     } else {
-        // Counts stop at the cap. On PostgreSQL only searches and unfiltered browsing (ledgers
-        // of a whole county), which can match hundreds of thousands of rows: for a narrow
-        // filter a LIMIT makes its planner walk the newest rows first, reading the whole table
-        // whenever fewer than the cap match, so those are counted exactly through their index.
-        // SQLite's planner does not switch plans for a LIMIT.
-        let capped = !f.exact_total
-            && (db.backend() == crate::Backend::Sqlite || !f.q.is_empty() || f.is_broad());
+        // Counts stop at the cap. On PostgreSQL only unfiltered browsing (ledgers of a whole
+        // county), which can match hundreds of thousands of rows: for a narrow filter a LIMIT
+        // makes its planner walk the newest rows first, reading the whole table whenever fewer
+        // than the cap match, so those are counted exactly through their index. SQLite's
+        // planner does not switch plans for a LIMIT.
+        let capped = !f.exact_total && (db.backend() == crate::Backend::Sqlite || f.is_broad());
         let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
-        from_where(&mut c, false, db.backend(), scope, f, today);
+        from_where(&mut c, false, db.backend(), scope, f, today, &fts, None);
         if capped {
             c.push(" LIMIT ").bind(TOTAL_CAP + 1);
         }
@@ -1616,18 +1728,127 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
             (n, false)
         }
     };
-    let next = if full {
-        items.truncate(f.limit as usize);
+    Ok(page_of(items, f.limit, total, total_capped))
+}
+
+/// Cuts the probe row off a page fetched with `limit + 1` rows and sets the cursor.
+fn page_of(
+    mut items: Vec<OpinionSummary>,
+    limit: i64,
+    total: i64,
+    total_capped: bool,
+) -> Page<OpinionSummary> {
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
         items.last().map(|o| o.id.to_string())
     } else {
         None
     };
-    Ok(Page {
+    Page {
         items,
         total,
         total_capped,
         next,
-    })
+    }
+}
+
+/// The first window of ids a PostgreSQL search looks at; each next one is eight times larger.
+const SEARCH_WINDOW: i64 = 4096;
+
+/// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first, and under a
+/// LIMIT the planner either walks ids backwards testing each row's text (slow for rare words) or
+/// collects every match to sort it (slow for common ones). So the newest matches are searched in
+/// windows of ids below the newest, each eight times the last, until the page is full: a common
+/// word fills it from the first few thousand ids, a rare one costs a few small index lookups.
+/// The total is counted the same way and stops at the cap unless `exact_total`.
+/// Public with the first window's size so that tests can cross windows with a few rows.
+#[doc(hidden)]
+pub async fn list_search(
+    db: &Db,
+    scope: &Scope,
+    f: &OpinionFilter,
+    first_window: i64,
+) -> DbResult<Page<OpinionSummary>> {
+    let today = today();
+    let top = match f.before_id {
+        Some(b) => b - 1,
+        None => {
+            Sql::new("SELECT COALESCE(MAX(id), 0) FROM opinion")
+                .fetch_count(db)
+                .await?
+        }
+    };
+    let windows = || {
+        let (mut hi, mut size) = (top, first_window.max(1));
+        std::iter::from_fn(move || {
+            if hi <= 0 {
+                return None;
+            }
+            let lo = (hi - size).max(0);
+            let w = (lo, hi);
+            (hi, size) = (lo, size.saturating_mul(8));
+            Some(w)
+        })
+    };
+    let mut items: Vec<OpinionSummary> = Vec::new();
+    let mut searched_down_to = top;
+    for (lo, hi) in windows() {
+        let mut s = Sql::new(SUMMARY_SELECT);
+        from_where(
+            &mut s,
+            true,
+            db.backend(),
+            scope,
+            f,
+            today,
+            "",
+            Some((lo, hi)),
+        );
+        s.push(" ORDER BY o.id DESC LIMIT ")
+            .bind(f.limit + 1 - items.len() as i64);
+        items.extend(s.fetch_all::<OpinionSummary>(db).await?);
+        searched_down_to = lo;
+        if items.len() as i64 > f.limit {
+            break;
+        }
+    }
+    let full = items.len() as i64 > f.limit;
+    let (total, total_capped) = if !full && f.before_id.is_none() {
+        (items.len() as i64, false)
+    } else {
+        let cap = (!f.exact_total).then_some(TOTAL_CAP + 1);
+        // What the page read is counted at once, then the windows below it.
+        let ranges = std::iter::once((searched_down_to, top))
+            .chain(windows().skip_while(|&(lo, _)| lo >= searched_down_to));
+        let mut n = 0;
+        for (lo, hi) in ranges {
+            let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
+            from_where(
+                &mut c,
+                false,
+                db.backend(),
+                scope,
+                f,
+                today,
+                "",
+                Some((lo, hi)),
+            );
+            if let Some(cap) = cap {
+                c.push(" LIMIT ").bind(cap - n);
+            }
+            c.push(") AS matching");
+            n += c.fetch_count(db).await?;
+            if cap.is_some_and(|cap| n >= cap) {
+                break;
+            }
+        }
+        if cap.is_some() && n > TOTAL_CAP {
+            (TOTAL_CAP, true)
+        } else {
+            (n, false)
+        }
+    };
+    Ok(page_of(items, f.limit, total, total_capped))
 }
 
 /// How many items per state a scope holds (to-do counts).
@@ -1754,9 +1975,9 @@ pub async fn similar_open(
                 .filter(|t| !t.is_empty())
                 .collect::<Vec<_>>()
                 .join(" | ");
-            s.push(" AND o.search_vector @@ to_tsquery('simple', ")
+            s.push(" AND o.id IN (SELECT opinion_id FROM opinion_text WHERE search_vector @@ to_tsquery('simple', ")
                 .bind(expr)
-                .push(")");
+                .push("))");
         }
     }
     s.push(" ORDER BY o.id DESC LIMIT ").bind(limit);
@@ -1931,7 +2152,10 @@ pub async fn recent_texts(
     since: Date,
     limit: i64,
 ) -> DbResult<Vec<(time::OffsetDateTime, String, String)>> {
-    let mut s = Sql::new("SELECT o.created_at, o.title, o.search_text FROM opinion o WHERE 1=1");
+    let mut s = Sql::new(
+        "SELECT o.created_at, o.title, t.search_text FROM opinion o \
+         JOIN opinion_text t ON t.opinion_id = o.id WHERE 1=1",
+    );
     scope_where(&mut s, scope);
     s.push(" AND o.created_at >= ").bind(start_of_day(since));
     s.push(" ORDER BY o.id DESC LIMIT ").bind(limit);
@@ -1942,8 +2166,9 @@ pub async fn recent_texts(
 /// The classifier replays them at start so that corrections keep improving suggestions.
 pub async fn category_corrections(db: &Db, limit: i64) -> DbResult<Vec<(String, String, String)>> {
     let mut s = Sql::new(
-        "SELECT title, body, category FROM opinion WHERE category <> '' AND category_suggested <> '' \
-         AND category <> category_suggested ORDER BY id LIMIT ",
+        "SELECT o.title, t.body, o.category FROM opinion o JOIN opinion_text t ON t.opinion_id = o.id \
+         WHERE o.category <> '' AND o.category_suggested <> '' \
+         AND o.category <> o.category_suggested ORDER BY o.id LIMIT ",
     );
     s.bind(limit);
     s.fetch_all(db).await

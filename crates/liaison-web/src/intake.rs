@@ -285,8 +285,8 @@ type Job = (
     tokio::sync::oneshot::Sender<Result<Created, liaison_db::DbError>>,
 );
 
-/// The intake writer: one task that commits the submissions waiting at the moment it is free in
-/// one transaction (group commit). Each submitter is answered only after that commit, so a
+/// The intake writer: a task that commits the submissions waiting at the moment it is free in
+/// one transaction (group commit; one task on SQLite, a few on PostgreSQL, see [`writers`]). Each submitter is answered only after that commit, so a
 /// receipt still means the submission is durable; under load, 32 submissions share one commit
 /// and one step of the audit chain instead of queueing for the database lock one by one. With
 /// one submission at a time it behaves exactly like a direct write.
@@ -325,12 +325,15 @@ impl Writer {
             .queue
             .get_or_init(|| async {
                 let (tx, rx) = tokio::sync::mpsc::channel(BATCH_MAX * 4);
-                tokio::spawn(run_writer(
-                    self.db.clone(),
-                    self.keys.clone(),
-                    self.rules.clone(),
-                    rx,
-                ));
+                let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
+                for _ in 0..writers(self.db.backend()) {
+                    tokio::spawn(run_writer(
+                        self.db.clone(),
+                        self.keys.clone(),
+                        self.rules.clone(),
+                        rx.clone(),
+                    ));
+                }
                 tx
             })
             .await;
@@ -361,14 +364,26 @@ impl Writer {
     }
 }
 
+/// How many batches are written at once. SQLite has one writer, so one task. PostgreSQL takes
+/// concurrent writers and serialises batches only on the audit chain's head, which a batch
+/// takes last, just before its commit: with several tasks one batch's rows are written and
+/// flushed while another waits for the head, instead of every round trip queueing behind one.
+fn writers(backend: liaison_db::Backend) -> usize {
+    match backend {
+        liaison_db::Backend::Sqlite => 1,
+        liaison_db::Backend::Postgres => 4,
+    }
+}
+
 async fn run_writer(
     db: liaison_db::Db,
     keys: std::sync::Arc<liaison_core::protect::Keys>,
     rules: std::sync::Arc<tokio::sync::RwLock<crate::Rules>>,
-    mut rx: tokio::sync::mpsc::Receiver<Job>,
+    rx: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Job>>>,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(BATCH_MAX);
-    while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
+    // The lock is held only while taking a batch, so a free task takes what is waiting.
+    while rx.lock().await.recv_many(&mut batch, BATCH_MAX).await > 0 {
         let results = {
             let rules = rules.read().await;
             let items: Vec<(&Actor, &NewOpinion)> = batch.iter().map(|(a, n, _)| (a, n)).collect();

@@ -549,4 +549,62 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
         }
     }
     assert_eq!(seen.len(), n);
+    // Within a station, a region, and elsewhere (on SQLite through the index's place tokens).
+    let hq = directory::station_by_code(&t.db, "JJ-BY").await.unwrap();
+    let words = OpinionFilter {
+        q: vec!["路灯".into()],
+        limit: 20,
+        ..Default::default()
+    };
+    let here = opinions::list(&t.db, &Scope::Station(station.id), &words)
+        .await
+        .unwrap();
+    assert_eq!((here.total, here.total_capped), (TOTAL_CAP, true));
+    let path = opinions::get(&t.db, seen[0]).await.unwrap().region_path;
+    let region = opinions::list(&t.db, &Scope::RegionSubtree(path), &words)
+        .await
+        .unwrap();
+    assert_eq!(region.items.len(), 20);
+    if let Some(other) = hq.filter(|s| s.id != station.id && s.parent_id != Some(station.id)) {
+        let elsewhere = opinions::list(&t.db, &Scope::Station(other.id), &words)
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.total, 0);
+    }
+    if b == Backend::Postgres {
+        // PostgreSQL searches windows of ids growing eightfold; tiny windows cross many of
+        // them: every page is the newest matches, without gaps or repeats, counted to the cap.
+        let mut f = OpinionFilter {
+            q: vec!["路灯".into()],
+            limit: 50,
+            ..Default::default()
+        };
+        let mut windowed = Vec::new();
+        loop {
+            let page = opinions::list_search(&t.db, &scope, &f, 3).await.unwrap();
+            assert!(page.items.windows(2).all(|w| w[0].id > w[1].id));
+            if f.before_id.is_none() {
+                assert_eq!((page.total, page.total_capped), (TOTAL_CAP, true));
+            }
+            windowed.extend(page.items.iter().map(|o| o.id));
+            match page.next {
+                Some(next) => f.before_id = Some(next.parse().unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(windowed, seen);
+        let exact = opinions::list_search(
+            &t.db,
+            &scope,
+            &OpinionFilter {
+                q: vec!["第7".into()],
+                limit: 20,
+                ..Default::default()
+            },
+            2,
+        )
+        .await
+        .unwrap();
+        assert_eq!((exact.total, exact.items.len()), (1, 1));
+    }
 }
