@@ -12,6 +12,7 @@ pub mod directory;
 pub mod duty_record;
 pub mod error;
 pub mod handling;
+pub mod notification_feed;
 pub mod notifications;
 pub mod opinions;
 pub mod org;

@@ -7,7 +7,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, PageError};
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -191,6 +191,8 @@ pub struct Staff {
     pub auth: Arc<Auth>,
     /// The request context.
     pub ctx: RequestCtx,
+    /// Unread in-app notifications of the user, counted up to 100 (the navigation badge).
+    pub unread_notifications: i64,
 }
 
 impl Staff {
@@ -207,7 +209,11 @@ impl Staff {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Staff {
+impl<S> FromRequestParts<S> for Staff
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, Self::Rejection> {
         let ctx = RequestCtx::from_request_parts(parts, s)
@@ -226,9 +232,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Staff {
                 {
                     return Err(Redirect::to("/account/password").into_response());
                 }
+                // The badge of the notification feed in the navigation; a failed count only
+                // hides the badge.
+                let unread_notifications = if a.principal.must_change_password {
+                    0
+                } else {
+                    let state = AppState::from_ref(s);
+                    liaison_db::notification_feed::unread_count(&state.db, &a.principal, 100)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "counting unread notifications failed");
+                            0
+                        })
+                };
                 Ok(Staff {
                     auth: a.clone(),
                     ctx,
+                    unread_notifications,
                 })
             }
             _ => {

@@ -44,6 +44,9 @@ pub struct Layout {
     pub active: &'static str,
     /// One-off notice shown at the top (e.g. "已保存").
     pub notice: Option<String>,
+    /// Unread in-app notifications as the navigation badge shows them (“3”, “99+”); empty
+    /// when there are none.
+    pub unread: String,
 }
 
 /// The modules a role sees in the workbench.
@@ -53,6 +56,24 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
         label: "工作台",
         key: "home",
     }];
+    // The in-app notification feed: for the roles the outbox addresses (see
+    // `liaison_db::notification_feed::Addressee`).
+    if matches!(
+        role,
+        Role::StationStaff
+            | Role::TownshipStaff
+            | Role::CountyStaff
+            | Role::CityStaff
+            | Role::UnitOfficer
+            | Role::UnitLead
+            | Role::Deputy
+    ) {
+        v.push(NavItem {
+            href: "/work/notifications",
+            label: "消息通知",
+            key: "notifications",
+        });
+    }
     // 闭会建议, 履职档案 and the deputy workbench (issue 4).
     if role == Role::Deputy {
         v.push(NavItem {
@@ -192,6 +213,11 @@ impl Layout {
             },
             active,
             notice: None,
+            unread: match staff.unread_notifications {
+                n if n <= 0 => String::new(),
+                n if n > 99 => "99+".to_owned(),
+                n => n.to_string(),
+            },
         }
     }
 
@@ -204,6 +230,7 @@ impl Layout {
             nav: Vec::new(),
             active: "",
             notice: None,
+            unread: String::new(),
         }
     }
 
@@ -237,6 +264,7 @@ pub fn error_page(status: u16, title: &str, message: &str) -> String {
             nav: Vec::new(),
             active: "",
             notice: None,
+            unread: String::new(),
         },
         status,
         message,

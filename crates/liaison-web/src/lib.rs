@@ -189,6 +189,8 @@ pub fn build_router(state: AppState) -> Router {
         // 主题活动 and 督政议事
         .merge(routes::activities::router())
         .merge(routes::deliberations::router())
+        // The in-app notification feed of staff.
+        .merge(routes::notifications::router())
         .nest("/api/v1", api::router())
         .merge(api::open311::router())
         .merge(metrics::router())

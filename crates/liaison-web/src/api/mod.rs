@@ -17,6 +17,8 @@ pub mod questions;
 // 闭会建议 and 履职档案 (issue 4).
 pub mod duty_record;
 pub mod suggestions;
+// The caller's in-app notification feed.
+pub mod notifications;
 
 use crate::AppState;
 use axum::Json;
@@ -99,6 +101,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliberations/{id}", get(deliberations::show))
         .route("/deliberations/{id}/actions", post(deliberations::act))
+        .route("/notifications", get(notifications::list))
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
 }
@@ -187,10 +190,11 @@ impl Modify for BearerAuth {
         questions::public_questions,
         questions::ask,
         questions::act,
+        notifications::list,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&BearerAuth),
-    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"), (name = "suggestions", description = "闭会建议"), (name = "duty_record", description = "代表履职档案"), (name = "activities", description = "主题活动"), (name = "deliberations", description = "督政议事"))
+    tags((name = "auth", description = "令牌"), (name = "organisation", description = "组织机构"), (name = "opinions", description = "民意收集处理"), (name = "suggestions", description = "闭会建议"), (name = "duty_record", description = "代表履职档案"), (name = "activities", description = "主题活动"), (name = "deliberations", description = "督政议事"), (name = "notifications", description = "站内通知"))
 )]
 pub struct ApiDoc;
 

@@ -16,6 +16,8 @@ pub mod workbench;
 pub mod deputy_home;
 pub mod duty_record;
 pub mod suggestions;
+// The in-app notification feed of staff.
+pub mod notifications;
 
 use crate::error::PageError;
 

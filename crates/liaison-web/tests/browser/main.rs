@@ -342,6 +342,8 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
             "/work/opinions",
             "/work/opinions/new",
             &item,
+            // The notification feed, with the new item's notice unread (and the badge).
+            "/work/notifications",
         ];
         // The rules settings are for city staff and system administrators only.
         let city = ["/work/settings"];
