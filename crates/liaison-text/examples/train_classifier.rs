@@ -16,7 +16,12 @@
 //! cross-validation of the candidate configurations on the training rows only (rows of one
 //! message or of reposts kept in one fold; the test file is not read), which is how
 //! configurations should be compared. `CV_ONLY=<text>|<text>…` limits it to candidates whose
-//! name contains one of the texts. `--no-write` leaves the model file alone.
+//! name contains one of the texts. `--lab` cross-validates the candidates of the second round
+//! of ideas (joint multi-class SVM and softmax, bagged SGD runs, complement naive Bayes
+//! blends; `CV_ONLY` filters them too), `--lab-test` scores the same candidates on the test
+//! rows (only for finalists), and `--lab-knn` cross-validates a cosine kNN over the SVM's own
+//! feature vectors blended with its probabilities. Cross-validation folds run on
+//! `CV_THREADS` threads (default 2). `--no-write` leaves the model file alone.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -35,7 +40,7 @@ fn main() -> ExitCode {
         .map(PathBuf::from)
     else {
         eprintln!(
-            "用法：train_classifier <gov-messages 数据目录> [--variants] [--cv] [--ensemble-cv] [--fasttext] [--no-write]"
+            "用法：train_classifier <gov-messages 数据目录> [--variants] [--cv] [--ensemble-cv] [--fasttext] [--lab] [--lab-test] [--lab-knn] [--no-write]"
         );
         return ExitCode::FAILURE;
     };
@@ -108,6 +113,46 @@ fn run(dir: &Path, variants: bool, cv: bool, write: bool) -> Result<(), String> 
     if args_has("--ensemble-cv") {
         let groups = Groups::new(&train.examples);
         ensemble_cv(&train.examples, &groups, &ensemble_components());
+        return Ok(());
+    }
+
+    if args_has("--lab-knn") {
+        let groups = Groups::new(&train.examples);
+        knn_cv(&train.examples, &groups);
+        return Ok(());
+    }
+
+    if args_has("--lab") || args_has("--lab-test") {
+        let filter = std::env::var("CV_ONLY").ok();
+        let keep = |name: &str| {
+            filter
+                .as_ref()
+                .is_none_or(|f| f.split('|').any(|f| name.contains(f)))
+        };
+        let groups = Groups::new(&train.examples);
+        println!("| candidate | CV titles | CV bodies | CV pairs | test | run s |");
+        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (name, opts) in lab_candidates() {
+            if !keep(&name) {
+                continue;
+            }
+            let started = Instant::now();
+            let cv = if args_has("--lab") {
+                let s = cross_validate(&train.examples, &groups, &opts, 5);
+                format!("{:.4} | {:.4} | {:.4}", s.titles, s.bodies, s.pairs)
+            } else {
+                "– | – | –".to_string()
+            };
+            let secs = started.elapsed().as_secs_f64();
+            let test_f1 = if args_has("--lab-test") {
+                let model = Model::train(&train.examples, &opts);
+                let model = Model::from_bytes(&model.to_bytes()).map_err(|e| e.to_string())?;
+                format!("{:.4}", evaluate(&model, &test).macro_f1)
+            } else {
+                "–".to_string()
+            };
+            println!("| {name} | {cv} | {test_f1} | {secs:.1} |");
+        }
         return Ok(());
     }
 
@@ -199,9 +244,19 @@ fn run(dir: &Path, variants: bool, cv: bool, write: bool) -> Result<(), String> 
         started.elapsed().as_secs_f64() * 1000.0
     );
 
+    let cpu_before = thread_cpu_seconds();
+    let speed = messages_per_second(&model, &test);
+    let cpu_speed = match (cpu_before, thread_cpu_seconds()) {
+        (Some(a), Some(b)) if b > a => {
+            format!(
+                ", {:.0} per second of CPU time",
+                (3 * test.len()) as f64 / (b - a)
+            )
+        }
+        _ => String::new(),
+    };
     println!(
-        "speed: {:.0} messages/s on one thread (title + body, {} test messages)",
-        messages_per_second(&model, &test),
+        "speed: {speed:.0} messages/s on one thread{cpu_speed} (title + body, {} test messages)",
         test.len()
     );
     online_corrections(&model, &test);
@@ -236,6 +291,14 @@ fn online_corrections(model: &Model, test: &[Example]) {
     println!();
 }
 
+/// CPU time used so far by this thread (Linux `/proc/thread-self/schedstat`), which unlike
+/// the wall clock does not count the time other processes held the cores.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
+}
+
 /// Classifies the whole test set a few times on this thread and reports the rate.
 fn messages_per_second(model: &Model, test: &[Example]) -> f64 {
     let rounds = 3;
@@ -267,6 +330,15 @@ fn algorithm_name(opts: &TrainOptions) -> String {
             "logistic (SGD) λ={:e}{}",
             opts.lambda,
             if opts.balanced { " balanced" } else { "" }
+        ),
+        Algorithm::MulticlassSvm => format!(
+            "multi-class SVM (SGD) λ={:e}{}",
+            opts.lambda,
+            if opts.bag > 1 {
+                format!(" bag {}", opts.bag)
+            } else {
+                String::new()
+            }
         ),
         Algorithm::NbSvm { c, alpha } => format!("NBSVM (dual CD) C={c} α={alpha}"),
         Algorithm::DualSvm { c } => format!(
@@ -573,8 +645,7 @@ fn cross_validate(
     folds: usize,
 ) -> CvScores {
     let fold = groups.folds(folds, 0x0c0f_fee5);
-    let mut sum = CvScores::default();
-    for k in 0..folds {
+    let one_fold = |k: usize| -> CvScores {
         let train: Vec<Example> = examples
             .iter()
             .zip(&fold)
@@ -588,8 +659,6 @@ fn cross_validate(
                 .collect()
         };
         let model = Model::train(&train, opts);
-        sum.titles += evaluate(&model, &held_out(&|i| !examples[i].title.is_empty())).macro_f1;
-        sum.bodies += evaluate(&model, &held_out(&|i| examples[i].title.is_empty())).macro_f1;
         let pairs: Vec<Example> = (0..examples.len())
             .filter(|&i| fold[i] == k)
             .filter_map(|i| {
@@ -601,7 +670,33 @@ fn cross_validate(
                 ))
             })
             .collect();
-        sum.pairs += evaluate(&model, &pairs).macro_f1;
+        CvScores {
+            titles: evaluate(&model, &held_out(&|i| !examples[i].title.is_empty())).macro_f1,
+            bodies: evaluate(&model, &held_out(&|i| examples[i].title.is_empty())).macro_f1,
+            pairs: evaluate(&model, &pairs).macro_f1,
+        }
+    };
+    // Folds run on two threads; the figures do not depend on it.
+    let threads: usize = std::env::var("CV_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let mut results = vec![CvScores::default(); folds];
+    std::thread::scope(|scope| {
+        for (t, chunk) in results.chunks_mut(folds.div_ceil(threads)).enumerate() {
+            let one_fold = &one_fold;
+            scope.spawn(move || {
+                for (j, r) in chunk.iter_mut().enumerate() {
+                    *r = one_fold(t * folds.div_ceil(threads) + j);
+                }
+            });
+        }
+    });
+    let mut sum = CvScores::default();
+    for r in results {
+        sum.titles += r.titles;
+        sum.bodies += r.bodies;
+        sum.pairs += r.pairs;
     }
     let n = folds as f64;
     CvScores {
@@ -609,6 +704,185 @@ fn cross_validate(
         bodies: sum.bodies / n,
         pairs: sum.pairs / n,
     }
+}
+
+/// Cosine kNN over the model's own feature vectors, blended with the linear model's
+/// probabilities, cross-validated on the usual folds.
+fn knn_cv(examples: &[Example], groups: &Groups) {
+    use std::collections::HashMap;
+    let folds = 5;
+    let fold = groups.folds(folds, 0x0c0f_fee5);
+    let ks = [5usize, 10, 30];
+    let betas = [0.0f32, 0.25, 0.5, 1.0, 2.0];
+    let powers = [1.0f32, 3.0];
+    // [kind][k][beta][power] -> summed macro-F1
+    let mut sums = vec![vec![vec![vec![0f64; powers.len()]; betas.len()]; ks.len()]; 3];
+    for f in 0..folds {
+        let train_idx: Vec<usize> = (0..examples.len()).filter(|&i| fold[i] != f).collect();
+        let train: Vec<Example> = train_idx.iter().map(|&i| examples[i].clone()).collect();
+        let model = Model::train(&train, &TrainOptions::default());
+        let labels = model.labels().to_vec();
+        let ys: Vec<usize> = train
+            .iter()
+            .map(|e| labels.iter().position(|l| *l == e.label).unwrap_or(0))
+            .collect();
+        let mut index: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+        for (row, e) in train.iter().enumerate() {
+            for (b, v) in model.features(&e.title, &e.body) {
+                index.entry(b).or_default().push((row as u32, v));
+            }
+        }
+        let kinds: [Vec<(String, String, usize)>; 3] = [
+            (0..examples.len())
+                .filter(|&i| fold[i] == f && !examples[i].title.is_empty())
+                .map(|i| (examples[i].title.clone(), String::new(), i))
+                .collect(),
+            (0..examples.len())
+                .filter(|&i| fold[i] == f && examples[i].title.is_empty())
+                .map(|i| (String::new(), examples[i].body.clone(), i))
+                .collect(),
+            (0..examples.len())
+                .filter(|&i| fold[i] == f)
+                .filter_map(|i| {
+                    let t = groups.title_of[i]?;
+                    Some((examples[t].title.clone(), examples[i].body.clone(), i))
+                })
+                .collect(),
+        ];
+        let mut acc = vec![0f32; train.len()];
+        for (kind, rows) in kinds.iter().enumerate() {
+            let gold: Vec<usize> = rows
+                .iter()
+                .map(|r| {
+                    labels
+                        .iter()
+                        .position(|l| *l == examples[r.2].label)
+                        .unwrap_or(0)
+                })
+                .collect();
+            // per row: linear probs, and sorted neighbour list (sim, label)
+            let mut lin = Vec::new();
+            let mut neigh = Vec::new();
+            for (t, b, _) in rows {
+                let x = model.features(t, b);
+                let s = model.scores_of(&x);
+                let temp = model.temperature();
+                let m = s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let e: Vec<f32> = s.iter().map(|v| ((v - m) * temp).exp()).collect();
+                let z: f32 = e.iter().sum();
+                lin.push(e.iter().map(|v| v / z).collect::<Vec<f32>>());
+                acc.fill(0.0);
+                for (bk, v) in &x {
+                    if let Some(p) = index.get(bk) {
+                        for &(row, w) in p {
+                            acc[row as usize] += v * w;
+                        }
+                    }
+                }
+                let mut top: Vec<(f32, usize)> = acc
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| **s > 0.0)
+                    .map(|(r, s)| (*s, ys[r]))
+                    .collect();
+                let kmax = ks[ks.len() - 1].min(top.len());
+                if kmax > 0 && kmax < top.len() {
+                    top.select_nth_unstable_by(kmax - 1, |a, b| b.0.total_cmp(&a.0));
+                    top.truncate(kmax);
+                }
+                top.sort_by(|a, b| b.0.total_cmp(&a.0));
+                neigh.push(top);
+            }
+            let classes = labels.len();
+            for (ki, &k) in ks.iter().enumerate() {
+                for (bi, &beta) in betas.iter().enumerate() {
+                    for (pi, &pw) in powers.iter().enumerate() {
+                        let pred: Vec<usize> = (0..rows.len())
+                            .map(|r| {
+                                let mut vote = vec![0f32; classes];
+                                for &(sim, y) in neigh[r].iter().take(k) {
+                                    vote[y] += sim.powf(pw);
+                                }
+                                let z: f32 = vote.iter().sum::<f32>().max(1e-9);
+                                let score: Vec<f32> = lin[r]
+                                    .iter()
+                                    .zip(&vote)
+                                    .map(|(p, v)| p + beta * v / z)
+                                    .collect();
+                                argmax(&score)
+                            })
+                            .collect();
+                        sums[kind][ki][bi][pi] += macro_f1(&gold, &pred, classes);
+                    }
+                }
+            }
+        }
+        eprintln!("fold {f} done");
+    }
+    println!("| k | beta | power | titles | bodies | pairs |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (ki, k) in ks.iter().enumerate() {
+        for (bi, beta) in betas.iter().enumerate() {
+            for (pi, pw) in powers.iter().enumerate() {
+                println!(
+                    "| {k} | {beta} | {pw} | {:.4} | {:.4} | {:.4} |",
+                    sums[0][ki][bi][pi] / folds as f64,
+                    sums[1][ki][bi][pi] / folds as f64,
+                    sums[2][ki][bi][pi] / folds as f64
+                );
+            }
+        }
+    }
+}
+
+/// Candidates of the lab runs (`--lab`: cross-validation, `--lab-test`: the test rows).
+fn lab_candidates() -> Vec<(String, TrainOptions)> {
+    let base = TrainOptions::default();
+    let mut out = vec![("base".to_string(), base)];
+    for lambda in [3e-6, 1e-5, 3e-5] {
+        out.push((
+            format!("mcsvm l{lambda:e}"),
+            TrainOptions {
+                algorithm: Algorithm::MulticlassSvm,
+                lambda,
+                ..base
+            },
+        ));
+    }
+    for lambda in [1e-6, 3e-6] {
+        out.push((
+            format!("softmax l{lambda:e}"),
+            TrainOptions {
+                algorithm: Algorithm::Logistic,
+                lambda,
+                ..base
+            },
+        ));
+    }
+    for bag in [3, 7] {
+        out.push((format!("bag{bag}"), TrainOptions { bag, ..base }));
+    }
+    for (alpha, share) in [
+        (0.1, 0.3),
+        (0.1, 0.5),
+        (0.3, 0.3),
+        (0.1, 0.2),
+        (0.03, 0.3),
+        (1.0, 0.3),
+    ] {
+        out.push((
+            format!("cnb{alpha}s{share}"),
+            TrainOptions {
+                blend: Some(Blend {
+                    algorithm: Algorithm::ComplementNaiveBayes { alpha },
+                    epochs: 1,
+                    share,
+                }),
+                ..base
+            },
+        ));
+    }
+    out
 }
 
 /// The configurations compared by `--cv`: the shipped one and the alternatives that scored

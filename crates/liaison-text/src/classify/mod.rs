@@ -240,6 +240,7 @@ mod tests {
         for algorithm in [
             Algorithm::LinearSvm,
             Algorithm::Logistic,
+            Algorithm::MulticlassSvm,
             Algorithm::NaiveBayes { alpha: 0.1 },
             Algorithm::ComplementNaiveBayes { alpha: 0.1 },
             Algorithm::DualSvm { c: 1.0 },
@@ -252,6 +253,19 @@ mod tests {
             let model = Model::train(&examples, &opts);
             assert_eq!(evaluate(&model, &examples).accuracy, 1.0, "{algorithm:?}");
         }
+    }
+
+    #[test]
+    fn a_bag_of_sgd_runs_is_deterministic_and_differs_from_one_run() {
+        let examples = toy_examples();
+        let bagged = TrainOptions {
+            bag: 3,
+            ..small_options()
+        };
+        let a = Model::train(&examples, &bagged);
+        assert_eq!(a, Model::train(&examples, &bagged));
+        assert_ne!(a, Model::train(&examples, &small_options()));
+        assert_eq!(evaluate(&a, &examples).accuracy, 1.0);
     }
 
     #[test]

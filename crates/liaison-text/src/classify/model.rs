@@ -27,6 +27,9 @@ pub enum Algorithm {
     LinearSvm,
     /// Multinomial logistic regression (softmax, L2), trained by stochastic gradient descent.
     Logistic,
+    /// One joint multi-class linear SVM (Crammer and Singer 2001: the correct label must beat
+    /// the best other label by a margin of 1), L2, trained by stochastic gradient descent.
+    MulticlassSvm,
     /// One-vs-rest linear SVM with the squared hinge loss and L2 regularisation, solved
     /// exactly by dual coordinate descent (Hsieh et al. 2008, liblinear's default solver).
     /// Unlike SGD it converges to the one optimum of its objective, so the result does not
@@ -70,6 +73,10 @@ pub struct TrainOptions {
     /// times as long.
     #[serde(default)]
     pub blend: Option<Blend>,
+    /// Average the weights of this many SGD runs with different shuffling seeds (0 or 1: one
+    /// run); the average is still one linear model.
+    #[serde(default)]
+    pub bag: u32,
 }
 
 /// A second learner trained on the same features and mixed into the model's scores.
@@ -101,6 +108,7 @@ impl Default for TrainOptions {
             average: true,
             seed: 20_200_228,
             blend: None,
+            bag: 0,
         }
     }
 }
@@ -252,6 +260,21 @@ impl Model {
         ranked
     }
 
+    /// The weighted, unit-length feature vector the model scores (bucket, value).
+    pub fn features(&self, title: &str, body: &str) -> SparseVec {
+        self.vectorise(title, body)
+    }
+
+    /// Raw linear scores of a feature vector, in label order (before the softmax).
+    pub fn scores_of(&self, x: &SparseVec) -> Vec<f32> {
+        self.raw_scores(x)
+    }
+
+    /// The softmax temperature of the confidences.
+    pub fn temperature(&self) -> f32 {
+        self.temperature
+    }
+
     fn vectorise(&self, title: &str, body: &str) -> SparseVec {
         features::vectorise(&self.config, &self.idf, title, body)
     }
@@ -349,7 +372,25 @@ fn fit_weights(
         Algorithm::ComplementNaiveBayes { alpha } => {
             naive_bayes(xs, ys, classes, buckets, alpha, true)
         }
-        Algorithm::LinearSvm | Algorithm::Logistic => sgd(xs, ys, classes, opts),
+        Algorithm::LinearSvm | Algorithm::Logistic | Algorithm::MulticlassSvm => {
+            let runs = opts.bag.max(1);
+            let (mut weights, mut bias) = sgd(xs, ys, classes, opts);
+            for run in 1..runs {
+                let seeded = TrainOptions {
+                    seed: opts
+                        .seed
+                        .wrapping_add(u64::from(run).wrapping_mul(0x9e37_79b9)),
+                    ..*opts
+                };
+                let (w, b) = sgd(xs, ys, classes, &seeded);
+                weights.iter_mut().zip(w).for_each(|(a, b)| *a += b);
+                bias.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+            }
+            let n = runs as f32;
+            weights.iter_mut().for_each(|w| *w /= n);
+            bias.iter_mut().for_each(|b| *b /= n);
+            (weights, bias)
+        }
         Algorithm::DualSvm { c } => dual_svm(xs, ys, classes, opts, c, None),
         Algorithm::NbSvm { c, alpha } => {
             let ratios = log_count_ratios(xs, ys, classes, buckets, alpha);
@@ -527,6 +568,18 @@ fn sgd(
                     for k in 0..classes {
                         let p = (scores[k] - max).exp() / sum;
                         gradient[k] = p - if k == y { 1.0 } else { 0.0 };
+                    }
+                }
+                Algorithm::MulticlassSvm => {
+                    gradient.fill(0.0);
+                    let rival = (0..classes)
+                        .filter(|&k| k != y)
+                        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+                    if let Some(r) = rival
+                        && scores[y] - scores[r] < 1.0
+                    {
+                        gradient[y] = -1.0;
+                        gradient[r] = 1.0;
                     }
                 }
                 _ => {
