@@ -21,9 +21,10 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Matching rows in all pages — or, when `total_capped`, a lower bound.
     pub total: i64,
-    /// The count stopped at a cap: there are more than `total` matching rows. Counting every
-    /// match of a common search word in a million rows costs seconds and nobody reads past the
-    /// first pages, so long lists say “1000+” instead.
+    /// The count stopped early — at a cap, or (a PostgreSQL search) at the newest ids it had
+    /// read — so `total` is a lower bound. Counting every match of a common search word in a
+    /// million rows costs seconds and nobody reads past the first pages, so long lists say
+    /// “1000+” instead.
     pub total_capped: bool,
     /// Cursor for the next page, if any.
     pub next: Option<String>,

@@ -1648,11 +1648,10 @@ fn filter_where(s: &mut Sql, scope: &Scope, f: &OpinionFilter, today: Date) {
         s.push(" AND o.deputy_id = ").bind(d);
     }
     if let Some(c) = &f.category {
-        s.push(" AND (o.category = ")
-            .bind(c.clone())
-            .push(" OR (o.category = '' AND o.category_suggested = ")
-            .bind(c.clone())
-            .push("))");
+        // The effective category, spelled exactly as the index `opinion_effective_category`
+        // (migration 0010) holds it so that both planners use it.
+        s.push(" AND (CASE WHEN o.category = '' THEN o.category_suggested ELSE o.category END) = ")
+            .bind(c.clone());
     }
     if f.overdue {
         s.push(" AND o.due_on < ").bind(today);
@@ -1753,14 +1752,15 @@ fn page_of(
 }
 
 /// The first window of ids a PostgreSQL search looks at; each next one is eight times larger.
-const SEARCH_WINDOW: i64 = 4096;
+const SEARCH_WINDOW: i64 = 512;
 
 /// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first, and under a
 /// LIMIT the planner either walks ids backwards testing each row's text (slow for rare words) or
 /// collects every match to sort it (slow for common ones). So the newest matches are searched in
 /// windows of ids below the newest, each eight times the last, until the page is full: a common
 /// word fills it from the first few thousand ids, a rare one costs a few small index lookups.
-/// The total is counted the same way and stops at the cap unless `exact_total`.
+/// The total counts the matches among the ids the page read (a lower bound, `total_capped`,
+/// when that was not all of them) unless `exact_total`.
 /// Public with the first window's size so that tests can cross windows with a few rows.
 #[doc(hidden)]
 pub async fn list_search(
@@ -1815,38 +1815,37 @@ pub async fn list_search(
     let full = items.len() as i64 > f.limit;
     let (total, total_capped) = if !full && f.before_id.is_none() {
         (items.len() as i64, false)
+    } else if !f.exact_total {
+        // Counting every match of a common word costs what the page saved, so the total is
+        // what the windows already read holds: a lower bound unless they reached the oldest id.
+        let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
+        from_where(
+            &mut c,
+            false,
+            db.backend(),
+            scope,
+            f,
+            today,
+            "",
+            Some((searched_down_to, top)),
+        );
+        c.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") AS matching");
+        let n = c.fetch_count(db).await?;
+        (n.min(TOTAL_CAP), n > TOTAL_CAP || searched_down_to > 0)
     } else {
-        let cap = (!f.exact_total).then_some(TOTAL_CAP + 1);
-        // What the page read is counted at once, then the windows below it.
-        let ranges = std::iter::once((searched_down_to, top))
-            .chain(windows().skip_while(|&(lo, _)| lo >= searched_down_to));
-        let mut n = 0;
-        for (lo, hi) in ranges {
-            let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
-            from_where(
-                &mut c,
-                false,
-                db.backend(),
-                scope,
-                f,
-                today,
-                "",
-                Some((lo, hi)),
-            );
-            if let Some(cap) = cap {
-                c.push(" LIMIT ").bind(cap - n);
-            }
-            c.push(") AS matching");
-            n += c.fetch_count(db).await?;
-            if cap.is_some_and(|cap| n >= cap) {
-                break;
-            }
-        }
-        if cap.is_some() && n > TOTAL_CAP {
-            (TOTAL_CAP, true)
-        } else {
-            (n, false)
-        }
+        let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
+        from_where(
+            &mut c,
+            false,
+            db.backend(),
+            scope,
+            f,
+            today,
+            "",
+            Some((0, top)),
+        );
+        c.push(") AS matching");
+        (c.fetch_count(db).await?, false)
     };
     Ok(page_of(items, f.limit, total, total_capped))
 }

@@ -559,7 +559,11 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
     let here = opinions::list(&t.db, &Scope::Station(station.id), &words)
         .await
         .unwrap();
-    assert_eq!((here.total, here.total_capped), (TOTAL_CAP, true));
+    // SQLite counts to the cap; a PostgreSQL search counts the ids it read (a lower bound).
+    assert!(here.total_capped && here.items.len() == 20);
+    if b == Backend::Sqlite {
+        assert_eq!(here.total, TOTAL_CAP);
+    }
     let path = opinions::get(&t.db, seen[0]).await.unwrap().region_path;
     let region = opinions::list(&t.db, &Scope::RegionSubtree(path), &words)
         .await
@@ -584,7 +588,8 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
             let page = opinions::list_search(&t.db, &scope, &f, 3).await.unwrap();
             assert!(page.items.windows(2).all(|w| w[0].id > w[1].id));
             if f.before_id.is_none() {
-                assert_eq!((page.total, page.total_capped), (TOTAL_CAP, true));
+                // Counted among the ids read so far: a lower bound.
+                assert!(page.total_capped && page.total >= page.items.len() as i64);
             }
             windowed.extend(page.items.iter().map(|o| o.id));
             match page.next {

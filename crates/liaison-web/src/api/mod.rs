@@ -121,7 +121,8 @@ pub struct ListPage<T: ToSchema> {
     pub items: Vec<T>,
     /// Matching items in all pages; a lower bound when `total_capped`.
     pub total: i64,
-    /// The count stopped at its cap (1000 for opinions): there are more than `total` matches.
+    /// The count stopped early (at 1000 for opinions; a PostgreSQL text search counts the newest
+    /// ids it read): there are at least `total` matches, likely more.
     pub total_capped: bool,
     /// Cursor to pass as `after` for the next page; null on the last page.
     pub next: Option<String>,
