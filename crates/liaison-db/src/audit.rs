@@ -3,7 +3,7 @@
 
 use crate::db::{Db, Tx, now};
 use crate::error::DbResult;
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use liaison_core::protect::Keys;
 use liaison_core::role::Role;
 use serde::Serialize;
@@ -175,35 +175,25 @@ pub async fn append_many(
             let before = e.before.as_ref().map(|v| v.to_string());
             let after = e.after.as_ref().map(|v| v.to_string());
             let mac = keys.audit_mac(&prev_mac, &canonical(id, &at, actor, e, &before, &after));
-            s.push(if i == 0 { "(" } else { ",(" })
-                .bind(id)
-                .push(",")
-                .bind(at)
-                .push(",")
-                .bind(actor.user_id)
-                .push(",")
-                .bind(actor.name.clone())
-                .push(",")
-                .bind(actor.role.clone())
-                .push(",")
-                .bind(e.action)
-                .push(",")
-                .bind(e.entity)
-                .push(",")
-                .bind(e.entity_id.clone())
-                .push(",")
-                .bind(e.summary.clone())
-                .push(",")
-                .bind(before)
-                .push(",")
-                .bind(after)
-                .push(",")
-                .bind(actor.ip.clone())
-                .push(",")
-                .bind(prev_mac)
-                .push(",")
-                .bind(mac.clone())
-                .push(")");
+            s.bind_row(
+                i == 0,
+                [
+                    Arg::from(id),
+                    at.into(),
+                    actor.user_id.into(),
+                    actor.name.clone().into(),
+                    actor.role.clone().into(),
+                    e.action.into(),
+                    e.entity.into(),
+                    e.entity_id.clone().into(),
+                    e.summary.clone().into(),
+                    before.into(),
+                    after.into(),
+                    actor.ip.clone().into(),
+                    prev_mac.into(),
+                    mac.clone().into(),
+                ],
+            );
             ids.push(id);
             prev_mac = mac;
         }

@@ -10,7 +10,7 @@
 use crate::audit::Actor;
 use crate::db::{Tx, now};
 use crate::error::{DbError, DbResult};
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use liaison_core::scope::Principal;
 use liaison_core::sla::SlaTable;
 use liaison_core::workdays::Calendar;
@@ -136,29 +136,22 @@ pub async fn append_events(
             });
             for (i, (actor, item, e)) in chunk.iter().enumerate() {
                 let (Item::Opinion(id) | Item::Suggestion(id)) = *item;
-                s.push(if i == 0 { "(" } else { ",(" })
-                    .bind(id)
-                    .push(",")
-                    .bind(now())
-                    .push(",")
-                    .bind(actor.user_id)
-                    .push(",")
-                    .bind(actor.name.clone())
-                    .push(",")
-                    .bind(actor.role.clone())
-                    .push(",")
-                    .bind(e.action)
-                    .push(",")
-                    .bind(e.label)
-                    .push(",")
-                    .bind(e.from.map(str::to_owned))
-                    .push(",")
-                    .bind(e.to)
-                    .push(",")
-                    .bind(e.note)
-                    .push(",")
-                    .bind(e.public_note)
-                    .push(")");
+                s.bind_row(
+                    i == 0,
+                    [
+                        Arg::from(id),
+                        now().into(),
+                        actor.user_id.into(),
+                        actor.name.clone().into(),
+                        actor.role.clone().into(),
+                        e.action.into(),
+                        e.label.into(),
+                        e.from.map(str::to_owned).into(),
+                        e.to.into(),
+                        e.note.into(),
+                        e.public_note.into(),
+                    ],
+                );
             }
             s.execute_tx(tx).await?;
         }
@@ -243,23 +236,21 @@ pub async fn enqueue_many(tx: &mut Tx, rows: &[Outgoing<'_>]) -> DbResult<()> {
                 Item::Opinion(id) => (Some(id), None),
                 Item::Suggestion(id) => (None, Some(id)),
             };
-            s.push(if i == 0 { "(" } else { ",(" })
-                .bind(n.channel)
-                .push(",")
-                .bind(n.recipient.clone())
-                .push(",")
-                .bind(n.template)
-                .push(",")
-                .bind(n.payload.clone())
-                .push(",")
-                .bind(opinion_id)
-                .push(",")
-                .bind(suggestion_id)
-                .push(",'pending',0,")
-                .bind(at)
-                .push(",")
-                .bind(at)
-                .push(")");
+            s.bind_row(
+                i == 0,
+                [
+                    Arg::from(n.channel),
+                    n.recipient.clone().into(),
+                    n.template.into(),
+                    n.payload.clone().into(),
+                    opinion_id.into(),
+                    suggestion_id.into(),
+                    "pending".into(),
+                    0i64.into(),
+                    at.into(),
+                    at.into(),
+                ],
+            );
         }
         s.execute_tx(tx).await?;
     }

@@ -11,7 +11,7 @@ use crate::db::{Db, Tx, TxInner, now};
 use crate::directory::Page;
 use crate::error::{DbError, DbResult};
 use crate::handling::{self, Item, TimelineEvent};
-use crate::sql::Sql;
+use crate::sql::{Arg, Sql};
 use liaison_core::protect::Keys;
 use liaison_core::role::Role;
 use liaison_core::scope::{Principal, Scope};
@@ -657,13 +657,13 @@ async fn create_together(
             has_phone: !new.phone.is_empty(),
         };
         for e in &decision.effects {
-            match e {
+            match *e {
                 Effect::SetDue { .. } => {}
                 // A new item has no merged items: its notifications are queued with the batch's.
                 Effect::Notify { whom, template } => {
-                    outbox.extend(outgoing(&target, *whom, *template, None));
+                    outbox.extend(outgoing(&target, whom, template, None));
                 }
-                other => {
+                ref other => {
                     // The opinion rule set starts with a deadline and a notification only; a
                     // rule set that starts with more goes through the general path.
                     let o = get_tx(&mut tx, id).await?;
@@ -725,27 +725,25 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
     for chunk in texts.chunks(64) {
         let mut s = Sql::new("INSERT INTO opinion_text (opinion_id, body, search_text) VALUES ");
         for (i, (id, new, _)) in chunk.iter().enumerate() {
-            s.push(if i == 0 { "(" } else { ",(" })
-                .bind(*id)
-                .push(",")
-                .bind(new.body.clone())
-                .push(",")
-                .bind(new.search_text.clone())
-                .push(")");
+            s.bind_row(
+                i == 0,
+                [
+                    Arg::from(*id),
+                    new.body.clone().into(),
+                    new.search_text.clone().into(),
+                ],
+            );
         }
         s.execute_tx(tx).await?;
         if let TxInner::Sqlite(_) = &tx.inner {
             let mut s = Sql::new("INSERT INTO opinion_fts (rowid, search_text) VALUES ");
             for (i, (id, new, region_path)) in chunk.iter().enumerate() {
-                s.push(if i == 0 { "(" } else { ",(" })
-                    .bind(*id)
-                    .push(",")
-                    .bind(format!(
-                        "{} {}",
-                        new.search_text,
-                        fts_scope_tokens(new.station_id, region_path)
-                    ))
-                    .push(")");
+                let text = format!(
+                    "{} {}",
+                    new.search_text,
+                    fts_scope_tokens(new.station_id, region_path)
+                );
+                s.bind_row(i == 0, [Arg::from(*id), text.into()]);
             }
             s.execute_tx(tx).await?;
         }
@@ -1815,24 +1813,12 @@ pub async fn list_search(
     let full = items.len() as i64 > f.limit;
     let (total, total_capped) = if !full && f.before_id.is_none() {
         (items.len() as i64, false)
-    } else if !f.exact_total {
-        // Counting every match of a common word costs what the page saved, so the total is
-        // what the windows already read holds: a lower bound unless they reached the oldest id.
-        let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
-        from_where(
-            &mut c,
-            false,
-            db.backend(),
-            scope,
-            f,
-            today,
-            "",
-            Some((searched_down_to, top)),
-        );
-        c.push(" LIMIT ").bind(TOTAL_CAP + 1).push(") AS matching");
-        let n = c.fetch_count(db).await?;
-        (n.min(TOTAL_CAP), n > TOTAL_CAP || searched_down_to > 0)
     } else {
+        // Counting every match of a common word costs what the page saved, so unless an exact
+        // total is asked for, the total is what the windows already read hold: a lower bound
+        // unless they reached the oldest id.
+        let capped = !f.exact_total;
+        let from = if capped { searched_down_to } else { 0 };
         let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
         from_where(
             &mut c,
@@ -1842,10 +1828,18 @@ pub async fn list_search(
             f,
             today,
             "",
-            Some((0, top)),
+            Some((from, top)),
         );
+        if capped {
+            c.push(" LIMIT ").bind(TOTAL_CAP + 1);
+        }
         c.push(") AS matching");
-        (c.fetch_count(db).await?, false)
+        let n = c.fetch_count(db).await?;
+        if capped {
+            (n.min(TOTAL_CAP), n > TOTAL_CAP || searched_down_to > 0)
+        } else {
+            (n, false)
+        }
     };
     Ok(page_of(items, f.limit, total, total_capped))
 }

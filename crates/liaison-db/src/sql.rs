@@ -82,6 +82,15 @@ impl Sql {
         self
     }
 
+    /// Appends one row of a multi-row `VALUES` list, `($1,$2,…)` bound to `values`, with the
+    /// comma before it when it is not the first (`first`).
+    pub fn bind_row(&mut self, first: bool, values: impl IntoIterator<Item = Arg>) -> &mut Self {
+        if !first {
+            self.push(",");
+        }
+        self.bind_list(values)
+    }
+
     /// Appends `($1,$2,…)` bound to `values`, for `IN` lists; an empty list is `(NULL)`, which
     /// matches nothing.
     pub fn bind_list<V: Into<Arg>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
