@@ -4,8 +4,10 @@
 //! `current` mirrors the SQL `liaison_db::opinions::list` builds (COUNT, then the first page
 //! newest first) for each inbox, search and ledger case of the load; `proposed` is the same
 //! request written the way the report proposes (a count capped at 1,001 rows, and on SQLite
-//! full-text matches walked newest first). Keep `current` in step with
-//! `crates/liaison-db/src/opinions.rs` (`scope_where`, `filter_where`, `list`).
+//! full-text matches walked newest first). `current` is the SQL of the second pass; the product
+//! has moved on since (effective-category expression, FTS place tokens, PostgreSQL id windows),
+//! so its plans show how the indexes serve each filter, not the exact statements. For the
+//! product's own timings use `--product`, which calls `liaison_db::opinions::list` itself.
 
 use crate::store::Store;
 use anyhow::Result;
