@@ -780,7 +780,7 @@ fn read_form(
         ..Default::default()
     };
     // Ranges: the table's own check, one field at a time; a field it refuses gets the message
-    // and a sound placeholder, and the check runs again for the next one.
+    // and the default value in its place, and the check runs again for the next one.
     let mut flagged: Vec<String> = Vec::new();
     loop {
         match table.check() {
@@ -791,7 +791,7 @@ fn read_form(
                 }
                 valid = false;
                 out.flag(&field, hint);
-                placeholder(&mut table, &field);
+                use_fallback(&mut table, &field);
                 flagged.push(field);
             }
             Err(e) => {
@@ -896,7 +896,7 @@ impl SlaForm {
 }
 
 /// Puts a sound value where the check refused one, so that it can go on to the next field.
-fn placeholder(t: &mut SlaTable, path: &str) {
+fn use_fallback(t: &mut SlaTable, path: &str) {
     let parts: Vec<&str> = path.split('.').collect();
     match parts.as_slice() {
         ["opinion", category @ .., urgency, key] => {
