@@ -4,6 +4,7 @@
 pub mod activity;
 pub mod dataset;
 pub mod duty;
+pub mod follow_up;
 pub mod org;
 pub mod protect;
 pub mod role;

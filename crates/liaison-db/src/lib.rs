@@ -11,6 +11,7 @@ pub mod deliberations;
 pub mod directory;
 pub mod duty_record;
 pub mod error;
+pub mod follow_ups;
 pub mod handling;
 pub mod notification_feed;
 pub mod notifications;

@@ -241,7 +241,7 @@ pub async fn by_tracking_no(db: &Db, tracking_no: &str) -> DbResult<Option<Opini
     s.fetch_optional(db).await
 }
 
-async fn get_tx(tx: &mut Tx, id: i64) -> DbResult<Opinion> {
+pub(crate) async fn get_tx(tx: &mut Tx, id: i64) -> DbResult<Opinion> {
     let sql_sqlite = format!("{SELECT} AND o.id = $1");
     let r: Option<Opinion> = match &mut tx.inner {
         TxInner::Sqlite(t) => {
@@ -865,13 +865,13 @@ pub struct ActionInput {
     pub deputy_id: Option<i64>,
 }
 
-async fn station_parent(tx: &mut Tx, station_id: i64) -> DbResult<Option<i64>> {
+pub(crate) async fn station_parent(tx: &mut Tx, station_id: i64) -> DbResult<Option<i64>> {
     let p: Option<Option<i64>> = on_tx!(tx, t => sqlx::query_scalar("SELECT parent_id FROM station WHERE id = $1")
         .bind(station_id).fetch_optional(t).await)?;
     Ok(p.flatten())
 }
 
-async fn units_tx(tx: &mut Tx, id: i64) -> DbResult<Vec<UnitAssignment>> {
+pub(crate) async fn units_tx(tx: &mut Tx, id: i64) -> DbResult<Vec<UnitAssignment>> {
     let rows: Vec<UnitAssignment> = on_tx!(tx, t => sqlx::query_as(
         "SELECT ou.unit_id, u.name AS unit_name, ou.is_lead, ou.round, ou.active, ou.assigned_at, \
          ou.acknowledged_at FROM opinion_unit ou JOIN handling_unit u ON u.id = ou.unit_id \
@@ -1487,6 +1487,8 @@ pub struct OpinionFilter {
     pub limit: i64,
     /// Count every match (ledgers); otherwise searches and unfiltered lists stop at [`TOTAL_CAP`].
     pub exact_total: bool,
+    /// Only items with a follow-up question of the citizen waiting for an answer (追问待答).
+    pub open_follow_ups: bool,
 }
 
 impl OpinionFilter {
@@ -1502,6 +1504,7 @@ impl OpinionFilter {
             && self.deputy_id.is_none()
             && self.created_from.is_none()
             && self.created_to.is_none()
+            && !self.open_follow_ups
     }
 }
 
@@ -1659,6 +1662,11 @@ fn filter_where(s: &mut Sql, scope: &Scope, f: &OpinionFilter, today: Date) {
             .bind(today)
             .push(" AND o.due_on <= ")
             .bind(today + time::Duration::days(days));
+    }
+    if f.open_follow_ups {
+        // Driven by the few waiting questions (a partial index, migration 0011), not by a test
+        // of every item in scope.
+        s.push(" AND o.id IN (SELECT opinion_id FROM opinion_follow_up WHERE answered_at IS NULL)");
     }
     // A text query is joined in `from_where`.
     if let Some(d) = f.created_from {

@@ -112,6 +112,9 @@ pub fn render(n: &Notification, public_url: &str) -> String {
         "opinion.merged" => format!(
             "【人大代表联络站】您反映的事项（受理编号{no}）与相同问题合并办理，办理结果将一并反馈。"
         ),
+        "opinion.follow_up_answered" => format!(
+            "【人大代表联络站】您对反映事项（受理编号{no}）的追问已有答复，请凭受理编号和手机号后四位查看：{public_url}/track?tracking_no={no}"
+        ),
         "opinion.converted" => format!("【联络站】事项 {no}（{title}）已转为代表闭会建议办理"),
         // 主题活动: invitations and changes for deputies, replies and reports for stations.
         "activity.invited" => format!("【联络站】邀请您参加活动“{title}”，请在工作台回复是否参加"),
@@ -140,6 +143,7 @@ pub fn render(n: &Notification, public_url: &str) -> String {
                 "opinion.extension_approved" => "延期申请已同意",
                 "opinion.extension_rejected" => "延期申请未同意",
                 "opinion.rated" => "群众已评价",
+                "opinion.follow_up" => "群众追问，请答复",
                 "opinion.rehandle" => "群众不满意，需重新办理",
                 "opinion.supervised" => "事项已列入督办",
                 "opinion.due_soon" => "即将到期，请抓紧办理（黄灯）",

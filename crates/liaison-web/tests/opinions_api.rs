@@ -20,6 +20,7 @@ backend_tests!(
     lists_are_scoped_filtered_and_searchable,
     merge_links_a_duplicate_to_its_master,
     script_in_fields_is_kept_as_text,
+    a_follow_up_is_asked_answered_published_and_refused_once_closed,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -96,6 +97,38 @@ async fn rate(app: &TestApp, no: &str, rating: &str) -> (u16, Value) {
         .client()
         .post(app.url("/api/v1/opinions/track/rating"))
         .json(&json!({"tracking_no": no, "phone_last4": "5678", "rating": rating, "comment": "测试评价"}))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap())
+}
+
+async fn follow_up(
+    app: &TestApp,
+    no: &str,
+    last4: &str,
+    content: &str,
+    key: Option<&str>,
+) -> (u16, Value) {
+    let mut req = app
+        .client()
+        .post(app.url("/api/v1/opinions/track/follow_up"))
+        .json(&json!({"tracking_no": no, "phone_last4": last4, "content": content}));
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    let r = req.send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap())
+}
+
+async fn answer(app: &TestApp, token: &str, id: i64, fid: i64, text: &str) -> (u16, Value) {
+    let r = app
+        .client()
+        .post(app.url(&format!("/api/v1/opinions/{id}/follow_ups/{fid}/answer")))
+        .bearer_auth(token)
+        .json(&json!({"answer": text}))
         .send()
         .await
         .unwrap();
@@ -295,6 +328,216 @@ async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
     assert_eq!(v1, v2, "the same answer whether or not the number exists");
     let (s, _) = track(&app, no, "5678").await;
     assert_eq!(s, 200);
+}
+
+async fn a_follow_up_is_asked_answered_published_and_refused_once_closed(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let no = c["tracking_no"].as_str().unwrap().to_owned();
+    let station = app.token("station.hm").await;
+    let unit = app.token("unit.jjzj").await;
+    let co = app.token("unit.hmgov").await;
+    let jj = unit_id(&app, "JJ-ZJ").await;
+    let hm_gov = unit_id(&app, "JJ-HM-GOV").await;
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": jj, "co_unit_ids": [hm_gov]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+
+    // The same 404 as tracking for a wrong pair; Chinese messages for empty or long text.
+    let (s, wrong) = follow_up(&app, &no, "0000", "请问进展？", None).await;
+    assert_eq!(s, 404);
+    let (_, unknown) = track(&app, &no, "0000").await;
+    assert_eq!(wrong, unknown, "does not reveal whether the number exists");
+    let (s, v) = follow_up(&app, &no, "5678", "  ", None).await;
+    assert_eq!(s, 422);
+    assert_eq!(v["error"]["fields"][0]["message"], "请填写追问内容", "{v}");
+    let (s, v) = follow_up(&app, &no, "5678", &"问".repeat(501), None).await;
+    assert_eq!(s, 422);
+    assert!(v.to_string().contains("最多500个字"), "{v}");
+
+    // Asked once however often it is sent; the state does not move.
+    let (s, t) = follow_up(
+        &app,
+        &no,
+        "5678",
+        "<b>路灯</b>什么时候能修好？",
+        Some("q-1"),
+    )
+    .await;
+    assert_eq!(s, 201, "{t}");
+    assert_eq!(t["state"], "assigned", "a question changes no state");
+    assert_eq!(t["can_follow_up"], true);
+    let (s, t) = follow_up(
+        &app,
+        &no,
+        "5678",
+        "<b>路灯</b>什么时候能修好？",
+        Some("q-1"),
+    )
+    .await;
+    assert_eq!(s, 200, "a double submit is a replay: {t}");
+    let (s, t) = follow_up(&app, &no, "5678", "<b>路灯</b>什么时候能修好？", None).await;
+    assert_eq!(s, 200, "the same waiting text is a replay: {t}");
+    let fus = t["follow_ups"].as_array().unwrap();
+    assert_eq!(fus.len(), 1, "{t}");
+    assert_eq!(fus[0]["content"], "<b>路灯</b>什么时候能修好？");
+    assert!(fus[0]["answer"].is_null());
+    let fid = fus[0]["id"].as_i64().unwrap();
+    // Existing fields stay as they were.
+    for field in [
+        "state",
+        "timeline",
+        "replies",
+        "can_rate",
+        "title",
+        "tracking_no",
+    ] {
+        assert!(t.get(field).is_some(), "{field} kept");
+    }
+
+    // Staff see it unanswered; the station and the lead unit were notified.
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(&station)
+        .send()
+        .await
+        .unwrap();
+    let d: Value = r.json().await.unwrap();
+    assert_eq!(d["follow_ups"][0]["open"], true, "{d}");
+    assert_eq!(d["may_answer_follow_ups"], true);
+    let notes = liaison_db::notifications::for_opinion(&app.db, id)
+        .await
+        .unwrap();
+    let to: Vec<&str> = notes
+        .iter()
+        .filter(|n| n.template == "opinion.follow_up")
+        .map(|n| n.recipient.as_str())
+        .collect();
+    assert!(to.iter().any(|r| r.starts_with("station:")), "{to:?}");
+    assert!(to.contains(&format!("unit:{jj}").as_str()), "{to:?}");
+    assert!(!to.iter().any(|r| r.starts_with("co_units:")), "{to:?}");
+
+    // A co-unit does not answer the citizen; a stranger does not see the item; empty is refused.
+    let (s, v) = answer(&app, &co, id, fid, "协办单位答复").await;
+    assert_eq!(s, 403, "{v}");
+    let stranger = app.token("county.hy").await;
+    let (s, _) = answer(&app, &stranger, id, fid, "无关").await;
+    assert_eq!(s, 404);
+    let (s, v) = answer(&app, &unit, id, fid, " ").await;
+    assert_eq!(s, 422, "{v}");
+
+    // The lead unit answers once; the answer is published under the question.
+    let (s, d) = answer(&app, &unit, id, fid, "已列入本周维修计划，周五前修复。").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["follow_ups"][0]["open"], false);
+    assert_eq!(d["state"], "assigned");
+    let (s, v) = answer(&app, &station, id, fid, "再答一次").await;
+    assert_eq!(s, 409, "{v}");
+    let (_, t) = track(&app, &no, "5678").await;
+    assert_eq!(
+        t["follow_ups"][0]["answer"],
+        "已列入本周维修计划，周五前修复。"
+    );
+    assert!(!t["follow_ups"][0]["answerer"].as_str().unwrap().is_empty());
+    let labels: Vec<&str> = t["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"群众追问") && labels.contains(&"答复追问"),
+        "{labels:?}"
+    );
+    let notes = liaison_db::notifications::for_opinion(&app.db, id)
+        .await
+        .unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.template == "opinion.follow_up_answered" && n.channel == "sms"),
+        "the citizen hears of the answer"
+    );
+
+    // Closed: no more questions, with advice to submit a new opinion.
+    act(&app, &unit, id, json!({"action": "acknowledge"})).await;
+    act(
+        &app,
+        &unit,
+        id,
+        json!({"action": "reply", "content": "已修复", "resolution_grade": "A"}),
+    )
+    .await;
+    act(&app, &station, id, json!({"action": "approve_reply"})).await;
+    let (s, t) = follow_up(&app, &no, "5678", "修好后还会坏吗？", None).await;
+    assert_eq!(s, 201, "feedback sent: still open for questions: {t}");
+    let (s, t) = rate(&app, &no, "satisfied").await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["state"], "closed");
+    assert_eq!(t["can_follow_up"], false);
+    assert!(
+        t["follow_up_refusal"]
+            .as_str()
+            .unwrap()
+            .contains("重新提交意见")
+    );
+    let (s, v) = follow_up(&app, &no, "5678", "还有一个问题", None).await;
+    assert_eq!(s, 409, "{v}");
+    assert_eq!(v["error"]["code"], "wrong_state");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("重新提交意见")
+    );
+    // The question asked before closing can still be answered by the station.
+    let fid2 = t["follow_ups"][1]["id"].as_i64().unwrap();
+    let (s, d) = answer(&app, &station, id, fid2, "如再损坏请随时反映。").await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["state"], "closed", "answering does not reopen");
+
+    let recs = liaison_db::audit::list(
+        &app.db,
+        &liaison_db::audit::AuditQuery {
+            entity: Some("opinion".into()),
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recs.iter().filter(|r| r.action == "follow_up").count(), 2);
+    assert_eq!(
+        recs.iter()
+            .filter(|r| r.action == "answer_follow_up")
+            .count(),
+        2
+    );
+
+    // Documented in OpenAPI.
+    let doc: Value = app
+        .client()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/opinions/track/follow_up"]["post"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/opinions/{id}/follow_ups/{follow_up_id}/answer"]["post"].is_object()
+    );
 }
 
 async fn a_unit_cannot_act_on_an_item_not_assigned_to_it(b: Backend) {

@@ -25,6 +25,7 @@ backend_tests!(
     a_grid_worker_records_for_their_station_and_sees_only_their_own,
     the_workbench_shows_each_users_to_do_counts,
     proxy_entry_takes_photos_and_keeps_the_text_when_one_is_refused,
+    a_follow_up_goes_from_the_tracking_page_to_the_station_and_back,
 );
 
 async fn text(resp: reqwest::Response) -> String {
@@ -1009,4 +1010,181 @@ async fn proxy_entry_takes_photos_and_keeps_the_text_when_one_is_refused(b: Back
     assert_eq!(ids.len(), 1, "the photo is stored with the item");
     let (_, mime, _) = opinions::photo(&app.db, ids[0]).await.unwrap();
     assert_eq!(mime, "image/jpeg", "re-encoded");
+}
+
+/// The follow-up form of the tracking page, as a browser without JavaScript sends it.
+async fn ask_on_track_page(
+    app: &TestApp,
+    c: &reqwest::Client,
+    no: &str,
+    content: &str,
+) -> (reqwest::StatusCode, String) {
+    let page = text(
+        c.get(app.url(&format!("/track?tracking_no={no}&phone_last4=0040")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("action=\"/track/follow-up\""), "{page}");
+    let token = csrf_from(&page).unwrap();
+    let key = hidden(&page, "key");
+    let form = [
+        ("_csrf", token.as_str()),
+        ("tracking_no", no),
+        ("phone_last4", "0040"),
+        ("key", key.as_str()),
+        ("content", content),
+    ];
+    let first = c
+        .post(app.url("/track/follow-up"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let status = first.status();
+    let html = text(first).await;
+    if status.is_success() && !html.contains("role=\"alert\"") {
+        // A double tap sends the same form again: still one question.
+        let again = c
+            .post(app.url("/track/follow-up"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert!(again.status().is_success());
+    }
+    (status, html)
+}
+
+async fn a_follow_up_goes_from_the_tracking_page_to_the_station_and_back(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let (id, no) = submit(&app, "小区电梯经常停运，老人上下楼困难。", "13911110040").await;
+    let citizen = app.client();
+
+    // Without the CSRF token the form is refused.
+    let r = citizen
+        .post(app.url("/track/follow-up"))
+        .form(&[
+            ("tracking_no", no.as_str()),
+            ("phone_last4", "0040"),
+            ("content", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+
+    // Too long: the limit is said in Chinese and the text is kept.
+    let long = "梯".repeat(501);
+    let (_, html) = ask_on_track_page(&app, &citizen, &no, &long).await;
+    assert!(html.contains("追问内容最多500个字"), "{html}");
+    assert!(html.contains(&long), "what was typed is kept");
+
+    let (status, html) =
+        ask_on_track_page(&app, &citizen, &no, "请问<script>x</script>什么时候处理？").await;
+    assert!(status.is_success());
+    assert!(html.contains("已收到您的追问"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+        "escaped"
+    );
+    assert!(html.contains("等待答复"));
+    assert_eq!(
+        liaison_db::follow_ups::list(&app.db, id)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a double submit stores one question"
+    );
+
+    // The station's workbench counts it and the tab lists it.
+    let station = app.login("station.hm").await;
+    let home = text(station.get(app.url("/work")).send().await.unwrap()).await;
+    assert!(
+        home.contains("href=\"/work/opinions?tab=questions\"><b>1</b>追问待答"),
+        "{home}"
+    );
+    let list = text(
+        station
+            .get(app.url("/work/opinions?tab=questions"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(list.contains(&no), "{list}");
+
+    // The item page shows it unanswered with an answer form; an empty answer keeps the page.
+    let page = text(
+        station
+            .get(app.url(&format!("/work/opinions/{id}")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(page.contains("1条待答复"), "{page}");
+    let fid = liaison_db::follow_ups::list(&app.db, id).await.unwrap()[0].id;
+    let action = format!("/work/opinions/{id}/follow-ups/{fid}/answer");
+    assert!(page.contains(&action));
+    let token = csrf_from(&page).unwrap();
+    let r = station
+        .post(app.url(&action))
+        .form(&[("_csrf", token.as_str()), ("answer", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(text(r).await.contains("请填写答复内容"));
+    // A unit that does not hold the item cannot reach it.
+    let other_unit = app.login("unit.hmgov").await;
+    let r = other_unit
+        .post(app.url(&action))
+        .form(&[
+            (
+                "_csrf",
+                csrf_from(&text(other_unit.get(app.url("/work")).send().await.unwrap()).await)
+                    .unwrap()
+                    .as_str(),
+            ),
+            ("answer", "越权答复"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = station
+        .post(app.url(&action))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("answer", "已联系物业，本周检修电梯。"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).contains("notice=answer_follow_up"));
+    let page = text(station.get(app.url(&location(&r))).send().await.unwrap()).await;
+    assert!(page.contains("已答复追问"), "{page}");
+    let home = text(station.get(app.url("/work")).send().await.unwrap()).await;
+    assert!(
+        home.contains("href=\"/work/opinions?tab=questions\"><b>0</b>追问待答"),
+        "no longer waiting: {home}"
+    );
+
+    // The citizen reads the answer under the question; the state did not move.
+    let html = text(
+        citizen
+            .get(app.url(&format!("/track?tracking_no={no}&phone_last4=0040")))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(html.contains("已联系物业，本周检修电梯。"), "{html}");
+    assert_eq!(state_of(&app, id).await, "submitted");
 }

@@ -33,6 +33,7 @@ backend_tests!(
     sessions_expire,
     a_batch_of_submissions_is_one_commit_with_one_result_each,
     list_totals_stop_at_the_cap_and_search_pages_newest_first,
+    follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
 );
 
 #[test]
@@ -612,4 +613,217 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
         .unwrap();
         assert_eq!((exact.total, exact.items.len()), (1, 1));
     }
+}
+
+async fn follow_ups_are_stored_once_answered_once_and_refused_on_closed_items(b: Backend) {
+    use liaison_core::role::Role;
+    use liaison_core::scope::Principal;
+    use liaison_db::follow_ups;
+    use liaison_db::opinions::{self, ActError, Acting, ActionInput, OpinionFilter};
+    let Some((t, keys)) = db(b).await else { return };
+    let station = directory::station_by_code(&t.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap();
+    let calendar = liaison_core::workdays::Calendar::builtin();
+    let sla = liaison_core::sla::SlaTable::default();
+    let rules = opinions::Rules {
+        calendar: &calendar,
+        sla: &sla,
+        today: opinions::today(),
+    };
+    let public = Actor::public("127.0.0.1");
+    let created = opinions::create(
+        &t.db,
+        &keys,
+        &rules,
+        &public,
+        &submission(station.id, 1, None),
+    )
+    .await
+    .unwrap();
+    let waiting = |db: Db| async move {
+        let f = OpinionFilter {
+            open_follow_ups: true,
+            limit: 10,
+            ..Default::default()
+        };
+        opinions::list(&db, &Scope::Everything, &f)
+            .await
+            .unwrap()
+            .total
+    };
+    assert_eq!(waiting(t.db.clone()).await, 0);
+
+    // A double submit with the form's key, and a retry of the same text without one, land once.
+    let first = follow_ups::ask(
+        &t.db,
+        &keys,
+        &public,
+        created.id,
+        "什么时候修？",
+        Some("fu-1"),
+    )
+    .await
+    .unwrap();
+    assert!(!first.replayed);
+    let again = follow_ups::ask(
+        &t.db,
+        &keys,
+        &public,
+        created.id,
+        "什么时候修？",
+        Some("fu-1"),
+    )
+    .await
+    .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.follow_up.id, first.follow_up.id);
+    let retry = follow_ups::ask(&t.db, &keys, &public, created.id, "什么时候修？", None)
+        .await
+        .unwrap();
+    assert!(retry.replayed);
+    assert_eq!(follow_ups::list(&t.db, created.id).await.unwrap().len(), 1);
+    assert_eq!(waiting(t.db.clone()).await, 1, "the item is a to-do");
+    // The state is untouched; the question is on the timeline and notified to the station.
+    let o = opinions::get(&t.db, created.id).await.unwrap();
+    assert_eq!(o.state, "submitted");
+    let timeline = opinions::timeline(&t.db, created.id).await.unwrap();
+    let ev = timeline.last().unwrap();
+    assert_eq!(ev.action, "follow_up");
+    assert_eq!(ev.from_state.as_deref(), Some("submitted"));
+    assert_eq!(ev.to_state, "submitted");
+    let notes = liaison_db::notifications::for_opinion(&t.db, created.id)
+        .await
+        .unwrap();
+    assert!(
+        notes.iter().any(|n| n.template == "opinion.follow_up"
+            && n.recipient == format!("station:{}", station.id)),
+        "{notes:?}"
+    );
+    // At most three questions wait at once.
+    for q in ["第二问", "第三问"] {
+        follow_ups::ask(&t.db, &keys, &public, created.id, q, None)
+            .await
+            .unwrap();
+    }
+    let e = follow_ups::ask(&t.db, &keys, &public, created.id, "第四问", None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("尚未答复"), "{e}");
+
+    // Two clerks answer the same question at once: one wins, the other is told.
+    let clerk = Principal {
+        user_id: 1,
+        username: "station.hm".into(),
+        display_name: "站务".into(),
+        role: Role::StationStaff,
+        region: None,
+        station_id: Some(station.id),
+        unit_id: None,
+        deputy_id: None,
+        must_change_password: false,
+    };
+    let staff = Actor {
+        user_id: None,
+        name: "站务".into(),
+        role: "station_staff".into(),
+        ip: "127.0.0.1".into(),
+    };
+    let fid = first.follow_up.id;
+    let (a, b2) = tokio::join!(
+        follow_ups::answer(
+            &t.db,
+            &keys,
+            &staff,
+            &clerk,
+            created.id,
+            fid,
+            "本周内修复。"
+        ),
+        follow_ups::answer(&t.db, &keys, &staff, &clerk, created.id, fid, "下周修复。"),
+    );
+    assert!(
+        a.is_ok() != b2.is_ok(),
+        "exactly one answer lands: {a:?} / {b2:?}"
+    );
+    let answered = follow_ups::list(&t.db, created.id).await.unwrap();
+    assert!(!answered[0].open());
+    assert_eq!(answered[0].answerer, station.name);
+    assert_eq!(waiting(t.db.clone()).await, 1, "two questions still wait");
+
+    // Someone with no relation to the item may not answer.
+    let stranger = Principal {
+        station_id: Some(999_999),
+        ..clerk.clone()
+    };
+    let e = follow_ups::answer(
+        &t.db,
+        &keys,
+        &staff,
+        &stranger,
+        created.id,
+        answered[1].id,
+        "无关",
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, ActError::Forbidden), "{e:?}");
+
+    // A declined (final) item takes no question, and points to a new opinion.
+    let other = opinions::create(
+        &t.db,
+        &keys,
+        &rules,
+        &public,
+        &submission(station.id, 2, None),
+    )
+    .await
+    .unwrap();
+    opinions::act(
+        &t.db,
+        &keys,
+        &rules,
+        Acting::User(&clerk),
+        &staff,
+        other.id,
+        liaison_core::workflow::OpinionAction::Decline,
+        &ActionInput {
+            reason: Some("不属于本站受理范围，请向12345反映".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let e = follow_ups::ask(&t.db, &keys, &public, other.id, "为什么不受理？", None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("重新提交意见"), "{e}");
+    assert!(follow_ups::list(&t.db, other.id).await.unwrap().is_empty());
+
+    // Every question and answer left an audit record, and the chain holds.
+    let recs = audit::list(
+        &t.db,
+        &AuditQuery {
+            entity: Some("opinion".into()),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recs.iter().filter(|r| r.action == "follow_up").count(), 3);
+    assert_eq!(
+        recs.iter()
+            .filter(|r| r.action == "answer_follow_up")
+            .count(),
+        1
+    );
+    assert!(
+        audit::verify_chain(&t.db, &keys)
+            .await
+            .unwrap()
+            .first_broken
+            .is_none()
+    );
 }

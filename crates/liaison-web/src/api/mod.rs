@@ -43,8 +43,13 @@ pub fn router() -> Router<AppState> {
         .route("/opinions/track", get(opinions::track))
         .route("/opinions/hot-topics", get(opinions::hot_topics))
         .route("/opinions/track/rating", post(opinions::rate))
+        .route("/opinions/track/follow_up", post(opinions::follow_up))
         .route("/opinions/{id}", get(opinions::show))
         .route("/opinions/{id}/actions", post(opinions::act))
+        .route(
+            "/opinions/{id}/follow_ups/{follow_up_id}/answer",
+            post(opinions::answer_follow_up),
+        )
         // 闭会建议 and 履职档案 (issue 4).
         .route(
             "/suggestions",
@@ -157,9 +162,11 @@ impl Modify for BearerAuth {
         opinions::create_opinion,
         opinions::track,
         opinions::rate,
+        opinions::follow_up,
         opinions::list,
         opinions::show,
         opinions::act,
+        opinions::answer_follow_up,
         opinions::hot_topics,
         // 闭会建议 and 履职档案 (issue 4).
         suggestions::list,

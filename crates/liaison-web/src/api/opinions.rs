@@ -173,6 +173,27 @@ pub struct PublicReply {
     pub at: String,
 }
 
+/// A follow-up question (追问) of the submitter and the answer published under it.
+#[derive(Serialize, ToSchema)]
+pub struct PublicFollowUp {
+    /// Id.
+    pub id: i64,
+    /// The question.
+    pub content: String,
+    /// Asked (RFC 3339).
+    pub asked_at: String,
+    /// Asked, China Standard Time for display (YYYY-MM-DD HH:MM).
+    pub asked_at_local: String,
+    /// The answer; null while waiting for one.
+    pub answer: Option<String>,
+    /// Who answered (the station, the handling unit or the deputy); null while unanswered.
+    pub answerer: Option<String>,
+    /// Answered (RFC 3339); null while unanswered.
+    pub answered_at: Option<String>,
+    /// Answered, China Standard Time for display; empty while unanswered.
+    pub answered_at_local: String,
+}
+
 /// What the submitter sees.
 #[derive(Serialize, ToSchema)]
 pub struct Tracked {
@@ -190,6 +211,37 @@ pub struct Tracked {
     pub timeline: Vec<PublicEvent>,
     /// Approved replies.
     pub replies: Vec<PublicReply>,
+    /// Follow-up questions (追问) of the submitter, oldest first, each with its answer once given.
+    pub follow_ups: Vec<PublicFollowUp>,
+    /// Whether a follow-up question may be asked now (the item is still open).
+    pub can_follow_up: bool,
+    /// Why no follow-up question may be asked now (empty when one may).
+    pub follow_up_refusal: String,
+}
+
+fn local_minutes(t: &time::OffsetDateTime) -> String {
+    crate::routes::admin::beijing_time(t)
+        .chars()
+        .take(16)
+        .collect()
+}
+
+fn public_follow_ups(list: Vec<liaison_db::follow_ups::FollowUp>) -> Vec<PublicFollowUp> {
+    list.into_iter()
+        .map(|f| {
+            let answered = f.answered_at;
+            PublicFollowUp {
+                id: f.id,
+                asked_at: rfc3339(&f.asked_at),
+                asked_at_local: local_minutes(&f.asked_at),
+                content: f.content,
+                answer: answered.map(|_| f.answer),
+                answerer: answered.map(|_| f.answerer),
+                answered_at: answered.as_ref().map(rfc3339),
+                answered_at_local: answered.as_ref().map(local_minutes).unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 fn rfc3339(t: &time::OffsetDateTime) -> String {
@@ -209,18 +261,20 @@ pub async fn tracked_view(
         t.tracking_no = o.tracking_no.clone();
         t.title = o.title.clone();
         t.state_label = format!("已与相同事项合并办理（{}）", t.state_label);
-        // Only the submitter of the master item rates it.
+        // Only the submitter of the master item rates it; follow-ups are each submitter's own
+        // (a merged item takes none: liaison_core::follow_up::may_ask).
         t.can_rate = false;
+        t.follow_ups = public_follow_ups(liaison_db::follow_ups::list(&state.db, o.id).await?);
+        let refusal = liaison_core::follow_up::may_ask(o.state()).err();
+        t.can_follow_up = refusal.is_none();
+        t.follow_up_refusal = refusal.unwrap_or_default().to_owned();
         return Ok(t);
     }
     let timeline = opinions::timeline(&state.db, o.id)
         .await?
         .into_iter()
         .map(|e| PublicEvent {
-            at_local: crate::routes::admin::beijing_time(&e.at)
-                .chars()
-                .take(16)
-                .collect(),
+            at_local: local_minutes(&e.at),
             at: rfc3339(&e.at),
             label: e.label,
             state: e.to_state,
@@ -239,6 +293,7 @@ pub async fn tracked_view(
             at: rfc3339(&r.created_at),
         })
         .collect();
+    let refusal = liaison_core::follow_up::may_ask(o.state()).err();
     Ok(Tracked {
         tracking_no: o.tracking_no.clone(),
         state: o.state.clone(),
@@ -247,6 +302,9 @@ pub async fn tracked_view(
         can_rate: o.state() == OpinionState::FeedbackSent,
         timeline,
         replies,
+        follow_ups: public_follow_ups(liaison_db::follow_ups::list(&state.db, o.id).await?),
+        can_follow_up: refusal.is_none(),
+        follow_up_refusal: refusal.unwrap_or_default().to_owned(),
     })
 }
 
@@ -342,6 +400,82 @@ pub async fn rate(
     .map_err(act_error)?;
     let o = opinions::get(&state.db, o.id).await?;
     Ok(Json(tracked_view(&state, &o).await?))
+}
+
+/// A follow-up question (追问) by the submitter.
+#[derive(Deserialize, ToSchema)]
+pub struct FollowUpBody {
+    /// Tracking number.
+    pub tracking_no: String,
+    /// Last four digits of the phone.
+    pub phone_last4: String,
+    /// The question (required, at most 500 characters).
+    #[serde(default)]
+    pub content: String,
+}
+
+/// Asks a follow-up question about one's own opinion (public; rate limited; a retry with the
+/// same `Idempotency-Key`, or without one the same text while it waits for an answer, is stored
+/// once). The question does not change the item's state; a closed item is refused with advice
+/// to submit a new opinion.
+#[utoipa::path(post, path = "/api/v1/opinions/track/follow_up", tag = "opinions", request_body = FollowUpBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "重试时保持不变，保证只提交一次")),
+    responses(
+        (status = 201, description = "已提交追问，返回最新进度（含 follow_ups）", body = Tracked),
+        (status = 200, description = "重复提交：该追问此前已收到，返回最新进度", body = Tracked),
+        (status = 404, description = "编号或手机号后四位不符（不透露编号是否存在）", body = ErrorBody),
+        (status = 409, description = "事项已办结、不予受理、已合并或已转为建议，不能追问（code: wrong_state）", body = ErrorBody),
+        (status = 422, description = "内容为空或超长，或尚未答复的追问已达上限", body = ErrorBody),
+        (status = 429, description = "提交过于频繁（code: rate_limited）", body = ErrorBody)))]
+pub async fn follow_up(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    headers: HeaderMap,
+    body: Result<Json<FollowUpBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        return Err(ApiError::too_many());
+    }
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    })?;
+    let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
+        .await?
+        .ok_or_else(not_tracked)?;
+    let content =
+        liaison_core::follow_up::question(&b.content).map_err(|e| ApiError::validation(vec![e]))?;
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let asked = liaison_db::follow_ups::ask(
+        &state.db,
+        &state.keys,
+        &submitter_actor(&ctx),
+        o.id,
+        &content,
+        key,
+    )
+    .await
+    .map_err(act_error)?;
+    let o = opinions::get(&state.db, o.id).await?;
+    let status = if asked.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(tracked_view(&state, &o).await?)).into_response())
+}
+
+/// The submitter as the actor of timeline events and audit records.
+pub fn submitter_actor(ctx: &RequestCtx) -> Actor {
+    Actor {
+        user_id: None,
+        name: "反映人".into(),
+        role: "submitter".into(),
+        ip: ctx.ip.clone(),
+    }
 }
 
 /// Maps an action failure to an API error.
@@ -597,6 +731,27 @@ pub struct StaffReply {
     pub at: String,
 }
 
+/// A follow-up question (追问) of the submitter for staff.
+#[derive(Serialize, ToSchema)]
+pub struct StaffFollowUp {
+    /// Id (for `POST /api/v1/opinions/{id}/follow_ups/{follow_up_id}/answer`).
+    pub id: i64,
+    /// Handling round it was asked in.
+    pub round: i64,
+    /// The question.
+    pub content: String,
+    /// Asked (RFC 3339).
+    pub asked_at: String,
+    /// Waiting for an answer.
+    pub open: bool,
+    /// The answer (empty while open).
+    pub answer: String,
+    /// Who answered, as published (station, unit or deputy).
+    pub answerer: String,
+    /// Answered (RFC 3339).
+    pub answered_at: Option<String>,
+}
+
 /// An opinion for staff, personal data masked.
 #[derive(Serialize, ToSchema)]
 pub struct OpinionDetail {
@@ -663,6 +818,11 @@ pub struct OpinionDetail {
     pub created_at: String,
     /// The inter-session suggestion the item was converted into (`/api/v1/suggestions/{id}`).
     pub suggestion_id: Option<i64>,
+    /// Follow-up questions of the submitter, oldest first.
+    pub follow_ups: Vec<StaffFollowUp>,
+    /// Whether the caller may answer follow-up questions (station side, the deputy addressed,
+    /// the lead unit holding the item).
+    pub may_answer_follow_ups: bool,
 }
 
 /// The staff view of an opinion, checking that `p` may see it.
@@ -772,6 +932,21 @@ pub async fn detail_for(
         suggestion_id: liaison_db::suggestions::by_source_opinion(&state.db, o.id)
             .await?
             .map(|(id, _)| id),
+        follow_ups: liaison_db::follow_ups::list(&state.db, o.id)
+            .await?
+            .into_iter()
+            .map(|f| StaffFollowUp {
+                id: f.id,
+                round: f.round,
+                open: f.open(),
+                asked_at: rfc3339(&f.asked_at),
+                answered_at: f.answered_at.as_ref().map(rfc3339),
+                content: f.content,
+                answer: f.answer,
+                answerer: f.answerer,
+            })
+            .collect(),
+        may_answer_follow_ups: liaison_core::follow_up::may_answer(&actors),
     })
 }
 
@@ -891,6 +1066,57 @@ pub async fn act(
         .act_on_opinion(&user.auth.principal, &user.ctx.actor(), id, action, &input)
         .await
         .map_err(act_error)?;
+    Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
+}
+
+/// The answer to a follow-up question.
+#[derive(Deserialize, ToSchema)]
+pub struct FollowUpAnswerBody {
+    /// The answer (required, at most 2,000 characters); published to the submitter.
+    #[serde(default)]
+    pub answer: String,
+}
+
+/// Answers a follow-up question (追问) of the submitter; the answer is published on the
+/// tracking page under the question and the submitter gets an SMS. For the station side, the
+/// deputy the item is addressed to and the lead unit holding it.
+#[utoipa::path(post, path = "/api/v1/opinions/{id}/follow_ups/{follow_up_id}/answer", tag = "opinions", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "事项编号"), ("follow_up_id" = i64, Path, description = "追问编号")),
+    request_body = FollowUpAnswerBody,
+    responses(
+        (status = 200, body = OpinionDetail),
+        (status = 403, description = "无权答复（协办单位、督办人员等）", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "该追问已答复（code: wrong_state）", body = ErrorBody),
+        (status = 422, description = "答复内容为空或超长", body = ErrorBody)))]
+pub async fn answer_follow_up(
+    State(state): State<AppState>,
+    user: ApiUser,
+    Path((id, follow_up_id)): Path<(i64, i64)>,
+    body: Result<Json<FollowUpAnswerBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<OpinionDetail>> {
+    let Json(b) = body.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    })?;
+    // Existence and visibility first, so a stranger learns nothing.
+    detail_for(&state, &user.auth.principal, id).await?;
+    let answer =
+        liaison_core::follow_up::answer(&b.answer).map_err(|e| ApiError::validation(vec![e]))?;
+    liaison_db::follow_ups::answer(
+        &state.db,
+        &state.keys,
+        &user.ctx.actor(),
+        &user.auth.principal,
+        id,
+        follow_up_id,
+        &answer,
+    )
+    .await
+    .map_err(act_error)?;
     Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
 }
 

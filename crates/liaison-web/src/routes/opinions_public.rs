@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
             get(deputy_form).post(submit_to_deputy),
         )
         .route("/track", get(track_page).post(rate_page))
+        .route("/track/follow-up", axum::routing::post(follow_up_page))
 }
 
 /// What the form holds (kept on errors).
@@ -313,6 +314,13 @@ struct TrackPage {
     found: Option<crate::api::opinions::Tracked>,
     rating_error: Option<String>,
     comment: String,
+    /// Why the follow-up question was not taken (shown at its form).
+    follow_up_error: Option<String>,
+    /// The question as typed (kept after an error).
+    follow_up_text: String,
+    /// Idempotency key of the follow-up form: a double submit stores one question.
+    follow_up_key: String,
+    question_max: usize,
 }
 
 fn track_page_with(ctx: &RequestCtx, no: &str, last4: &str) -> TrackPage {
@@ -324,6 +332,10 @@ fn track_page_with(ctx: &RequestCtx, no: &str, last4: &str) -> TrackPage {
         found: None,
         rating_error: None,
         comment: String::new(),
+        follow_up_error: None,
+        follow_up_text: String::new(),
+        follow_up_key: liaison_core::protect::random_token(),
+        question_max: liaison_core::follow_up::QUESTION_MAX,
     }
 }
 
@@ -390,12 +402,7 @@ async fn rate_page(
                 &state.keys,
                 &state.opinion_rules(&rules),
                 Acting::Submitter,
-                &Actor {
-                    user_id: None,
-                    name: "反映人".into(),
-                    role: "submitter".into(),
-                    ip: ctx.ip.clone(),
-                },
+                &crate::api::opinions::submitter_actor(&ctx),
                 o.id,
                 OpinionAction::Rate,
                 &ActionInput {
@@ -413,6 +420,67 @@ async fn rate_page(
     }
     if page.rating_error.is_some() {
         page.comment = f.comment.clone();
+    }
+    let o = opinions::get(&state.db, o.id).await?;
+    page.found = Some(crate::api::opinions::tracked_view(&state, &o).await?);
+    render(&page)
+}
+
+#[derive(Deserialize)]
+struct FollowUpForm {
+    tracking_no: String,
+    phone_last4: String,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    key: String,
+}
+
+/// `POST /track/follow-up` — the submitter's follow-up question (追问). Works without
+/// JavaScript; the page comes back with the question listed, or with the message at the form
+/// and what was typed kept. The form's key makes a double submit store one question.
+async fn follow_up_page(
+    State(state): State<AppState>,
+    ctx: RequestCtx,
+    CsrfForm(f): CsrfForm<FollowUpForm>,
+) -> PageResult {
+    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        return Err(PageError::TooMany);
+    }
+    let mut page = track_page_with(&ctx, &f.tracking_no, &f.phone_last4);
+    let Some(o) =
+        opinions::track(&state.db, &state.keys, &f.tracking_no, f.phone_last4.trim()).await?
+    else {
+        page.error = Some("未找到该事项：请核对受理编号和手机号后四位。".into());
+        return render(&page);
+    };
+    match liaison_core::follow_up::question(&f.content) {
+        Err(e) => page.follow_up_error = Some(e.message),
+        Ok(content) => {
+            let asked = liaison_db::follow_ups::ask(
+                &state.db,
+                &state.keys,
+                &crate::api::opinions::submitter_actor(&ctx),
+                o.id,
+                &content,
+                Some(f.key.as_str()),
+            )
+            .await;
+            match asked {
+                Ok(_) => {
+                    page.layout.notice = Some(
+                        "已收到您的追问，我们将尽快答复，答复后会短信告知您，并显示在本页。".into(),
+                    )
+                }
+                Err(opinions::ActError::Db(e)) => return Err(e.into()),
+                Err(e) => page.follow_up_error = Some(e.to_string()),
+            }
+        }
+    }
+    if page.follow_up_error.is_some() {
+        page.follow_up_text = f.content.clone();
+        // The same attempt keeps its key: submitting the corrected text again is still one.
+        page.follow_up_key = f.key.clone();
     }
     let o = opinions::get(&state.db, o.id).await?;
     page.found = Some(crate::api::opinions::tracked_view(&state, &o).await?);

@@ -48,6 +48,10 @@ pub fn router() -> Router<AppState> {
         .route("/work/opinions/{id}", get(show))
         .route("/work/opinions/{id}/act", post(act))
         .route("/work/opinions/{id}/reveal", post(reveal))
+        .route(
+            "/work/opinions/{id}/follow-ups/{follow_up_id}/answer",
+            post(answer_follow_up),
+        )
 }
 
 /// Roles that handle opinions. Administrators (三员) and citizens have no business here.
@@ -198,6 +202,8 @@ struct Tab {
     due_soon: bool,
     /// Only items the user's unit holds now.
     unit_active: bool,
+    /// Only items with a follow-up question of the citizen waiting for an answer.
+    follow_ups: bool,
 }
 
 const fn tab(key: &'static str, label: &'static str, states: &'static [&'static str]) -> Tab {
@@ -208,8 +214,19 @@ const fn tab(key: &'static str, label: &'static str, states: &'static [&'static 
         overdue: false,
         due_soon: false,
         unit_active: false,
+        follow_ups: false,
     }
 }
+
+/// Items whose citizen asked a follow-up question (追问) nobody has answered yet, in any state:
+/// a question asked before the item closed is still answered. A station-side tab: units hear of
+/// a question through their notification feed (a unit's list could not tell the lead unit, who
+/// answers, from co-units, who do not).
+const QUESTIONS: Tab = Tab {
+    follow_ups: true,
+    ..tab(QUESTIONS_TAB, "追问待答", &[])
+};
+const QUESTIONS_TAB: &str = "questions";
 
 const SUPERVISION_TAB: &str = "supervision";
 
@@ -227,6 +244,7 @@ impl Tab {
                 | "due_soon"
                 | "mine"
                 | SUPERVISION_TAB
+                | QUESTIONS_TAB
         ) || (self.unit_active && self.key == "handling")
     }
 }
@@ -279,6 +297,7 @@ fn tabs_for(role: Role) -> Vec<Tab> {
         tab("handling", "办理中", HANDLING),
         tab("review", "待审核", REVIEW),
         tab("follow_up", "待回访", FOLLOW_UP),
+        QUESTIONS,
         tab("done", "已办结", DONE),
         Tab {
             overdue: true,
@@ -347,6 +366,9 @@ fn tab_filters(tab: &Tab, base: &OpinionFilter, p: &Principal) -> Vec<OpinionFil
     if tab.unit_active {
         f.unit_id = p.unit_id;
         f.unit_active_only = true;
+    }
+    if tab.follow_ups {
+        f.open_follow_ups = true;
     }
     if tab.key == SUPERVISION_TAB {
         let mut late = base.clone();
@@ -1626,6 +1648,21 @@ struct ReplyView {
     at: String,
 }
 
+/// A follow-up question of the submitter as the item page shows it.
+struct FollowUpView {
+    id: i64,
+    content: String,
+    asked: String,
+    open: bool,
+    answer: String,
+    answerer: String,
+    answered: String,
+    /// Why the answer was refused (at this question's form).
+    error: Option<String>,
+    /// The answer as typed (kept after a refusal).
+    typed: String,
+}
+
 struct EventView {
     at: String,
     actor: String,
@@ -1670,6 +1707,9 @@ struct DetailPage {
     timeline: Vec<EventView>,
     forms: Vec<ActionForm>,
     failure: Option<Failure>,
+    follow_ups: Vec<FollowUpView>,
+    open_follow_ups: usize,
+    answer_max: usize,
 }
 
 /// What a re-rendered item page carries besides the item.
@@ -1680,6 +1720,8 @@ struct Extra {
     revealed: Option<(String, String)>,
     reveal_error: Option<String>,
     reveal_purpose: String,
+    /// A refused answer to a follow-up: (follow-up id, message, what was typed).
+    follow_up_failure: Option<(i64, String, String)>,
 }
 
 #[derive(Deserialize, Default)]
@@ -1712,6 +1754,9 @@ async fn show(
 /// The notice after an action succeeded.
 fn done_notice(code: &str) -> Option<String> {
     use OpinionAction as A;
+    if code == "answer_follow_up" {
+        return Some("已答复追问，答复已在查询页面公开，并将短信告知反映人。".to_owned());
+    }
     let a = OpinionAction::parse(code)?;
     Some(match a {
         A::Accept => "已受理。请及时交办承办单位，或当场答复。".to_owned(),
@@ -1835,6 +1880,32 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
     };
     let suggested = o.category.is_empty() && !o.category_suggested.is_empty();
     let title = format!("{} {}", o.tracking_no, o.title);
+    let follow_ups: Vec<FollowUpView> = d
+        .follow_ups
+        .iter()
+        .map(|f| {
+            let failed = extra
+                .follow_up_failure
+                .as_ref()
+                .filter(|(id, _, _)| *id == f.id);
+            FollowUpView {
+                id: f.id,
+                content: f.content.clone(),
+                asked: local_rfc3339(&f.asked_at),
+                open: f.open,
+                answer: f.answer.clone(),
+                answerer: f.answerer.clone(),
+                answered: f
+                    .answered_at
+                    .as_deref()
+                    .map(local_rfc3339)
+                    .unwrap_or_default(),
+                error: failed.map(|(_, m, _)| m.clone()),
+                typed: failed.map(|(_, _, t)| t.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let open_follow_ups = follow_ups.iter().filter(|f| f.open).count();
     render(&DetailPage {
         layout: Layout::staff(staff, title, "opinions").with_notice(extra.notice),
         channel: opinions::channel_label(&o.channel),
@@ -1908,6 +1979,9 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
             .collect(),
         forms,
         failure,
+        follow_ups,
+        open_follow_ups,
+        answer_max: liaison_core::follow_up::ANSWER_MAX,
         d,
     })
 }
@@ -2038,6 +2112,69 @@ async fn refused(
         l,
         Extra {
             failure: Some((f, typed)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, resp).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AnswerForm {
+    answer: String,
+}
+
+/// `POST /work/opinions/{id}/follow-ups/{follow_up_id}/answer` — answers a follow-up question of
+/// the submitter; on refusal the page again with the message at the question and the text kept.
+/// Who may answer is checked in `liaison_db::follow_ups::answer` against the item's relations.
+async fn answer_follow_up(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, follow_up_id)): Path<(i64, i64)>,
+    CsrfForm(f): CsrfForm<AnswerForm>,
+) -> PageResult {
+    staff.require(WORK_ROLES)?;
+    // Existence and visibility first: a stranger gets a 404.
+    load_visible(&state, &staff.auth.principal, id).await?;
+    let message = match liaison_core::follow_up::answer(&f.answer) {
+        Err(e) => e.message,
+        Ok(answer) => {
+            let result = liaison_db::follow_ups::answer(
+                &state.db,
+                &state.keys,
+                &staff.ctx.actor(),
+                &staff.auth.principal,
+                id,
+                follow_up_id,
+                &answer,
+            )
+            .await;
+            match result {
+                Ok(_) => {
+                    return Ok(Redirect::to(&format!(
+                        "/work/opinions/{id}?notice=answer_follow_up#follow-ups-h"
+                    ))
+                    .into_response());
+                }
+                Err(e) => {
+                    let api = act_error(e);
+                    if api.status.is_server_error() || api.status == StatusCode::NOT_FOUND {
+                        return Err(page_error(api));
+                    }
+                    api.message
+                }
+            }
+        }
+    };
+    // Reloaded: after a refusal for a question answered meanwhile the page shows the answer.
+    let loaded = load_visible(&state, &staff.auth.principal, id).await?;
+    let resp = detail_page(
+        &state,
+        &staff,
+        loaded,
+        Extra {
+            follow_up_failure: Some((follow_up_id, message, f.answer)),
             ..Default::default()
         },
     )
@@ -2376,7 +2513,7 @@ mod tests {
     }
 
     #[test]
-    fn station_clerks_see_the_eight_station_tabs_starting_with_pending() {
+    fn station_clerks_see_the_nine_station_tabs_starting_with_pending() {
         let keys: Vec<&str> = tabs_for(Role::StationStaff).iter().map(|t| t.key).collect();
         assert_eq!(
             keys,
@@ -2386,6 +2523,7 @@ mod tests {
                 "handling",
                 "review",
                 "follow_up",
+                "questions",
                 "done",
                 "overdue",
                 "all"

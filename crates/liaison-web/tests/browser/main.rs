@@ -323,6 +323,21 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
             "/track?tracking_no={}&phone_last4=5678",
             created["tracking_no"].as_str().expect("tracking_no")
         );
+        // A follow-up question, so the tracking page lists it and the item page shows its
+        // answer form.
+        let resp = page
+            .app
+            .client()
+            .post(page.app.url("/api/v1/opinions/track/follow_up"))
+            .json(&json!({
+                "tracking_no": created["tracking_no"],
+                "phone_last4": "5678",
+                "content": "请问什么时候能修好？",
+            }))
+            .send()
+            .await
+            .expect("POST /api/v1/opinions/track/follow_up");
+        assert_eq!(resp.status(), 201, "asking a follow-up question through the API");
 
         let public = [
             "/",
@@ -341,6 +356,7 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
             "/work/deputies",
             "/work/opinions",
             "/work/opinions/new",
+            "/work/opinions?tab=questions",
             &item,
             // The notification feed, with the new item's notice unread (and the badge).
             "/work/notifications",

@@ -1,7 +1,9 @@
 //! The whole 民意 loop in one browser, the way the people involved use it: a citizen on a phone
 //! scans the station's QR code and writes in, the station clerk (PC) accepts and assigns, the
 //! handling unit signs for it and replies, the clerk approves the reply, the citizen is not
-//! satisfied, the clerk sends it back for re-handling, and the second reply satisfies the citizen.
+//! satisfied and asks a follow-up question (追问), the clerk answers it and sends the item back
+//! for re-handling, and the second reply satisfies the citizen, who reads the answer to the
+//! question under it.
 //!
 //! One browser plays every part: staff sign out (the 退出 button) before the next person signs
 //! in, and the citizen's steps are done signed out. Each step waits for what the page must show
@@ -19,6 +21,9 @@ const STEP_WAIT: Duration = Duration::from_secs(20);
 const PHONE_NO: &str = "13812345678";
 /// The title the citizen gives; the tracking page heads its result with it.
 const TITLE: &str = "3号楼楼道灯坏了";
+/// The citizen's follow-up question after the first reply, and the clerk's answer.
+const FOLLOW_UP: &str = "线路老化的问题会一起处理吗？";
+const FOLLOW_UP_ANSWER: &str = "会的，已要求承办单位一并排查线路。";
 /// The handling unit the clerk assigns to (JJ-ZJ in the fixture).
 const UNIT_NAME: &str = "椒江区住房和城乡建设局";
 
@@ -324,6 +329,22 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
             "the reply with its unit: {replies:?}"
         );
         page.screenshot("10-track-reply").await;
+        // A follow-up question, without JavaScript: it is listed as waiting for an answer and
+        // leaves the state alone.
+        page.fill("fu-content", FOLLOW_UP).await;
+        click(
+            &page,
+            "main form[method=post][action='/track/follow-up'] button[type=submit]",
+        )
+        .await;
+        wait_for_text(&page, "main .notice", "已收到您的追问").await;
+        let asked = page.text("main .follow-ups").await;
+        assert!(
+            asked.contains(FOLLOW_UP) && asked.contains("等待答复"),
+            "the question waits for its answer: {asked}"
+        );
+        wait_for_text(&page, "main section[aria-labelledby=status-h] p b", "已反馈待评价").await;
+        page.screenshot("10b-follow-up").await;
         rate(
             &page,
             "r3",
@@ -359,6 +380,24 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
                 assigned.join(" / ")
             ));
         }
+        // The citizen's question waits on the item page with its answer form.
+        let questions = page.text("main section[aria-labelledby=follow-ups-h]").await;
+        assert!(
+            questions.contains(FOLLOW_UP) && questions.contains("1条待答复"),
+            "the unanswered follow-up on the item page: {questions}"
+        );
+        let answer = page
+            .find("main section[aria-labelledby=follow-ups-h] textarea[name=answer]")
+            .await;
+        answer.send_keys(FOLLOW_UP_ANSWER).await.expect("type the answer");
+        click(
+            &page,
+            "main section[aria-labelledby=follow-ups-h] form button[type=submit]",
+        )
+        .await;
+        wait_for_text(&page, "main .notice", "已答复追问").await;
+        wait_for_text(&page, "main section[aria-labelledby=follow-ups-h]", "已答复").await;
+        page.screenshot("11b-follow-up-answered").await;
         let rehandle = action_form(&page, "rehandle").await;
         page.fill("rehandle-reason", "请排查线路老化问题，彻底解决。").await;
         submit(&rehandle, "重办").await;
@@ -399,7 +438,20 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
             replies[1].contains("老化线路") && replies[1].contains("第2轮"),
             "the second round's reply: {replies:?}"
         );
+        let answered = page.text("main .follow-ups").await;
+        assert!(
+            answered.contains(FOLLOW_UP) && answered.contains(FOLLOW_UP_ANSWER),
+            "the answer is published under the question: {answered}"
+        );
         rate(&page, "r1", "这次彻底修好了，谢谢。", "已办结").await;
+        assert!(
+            page.client
+                .find(Locator::Css("main form[action='/track/follow-up']"))
+                .await
+                .is_err(),
+            "a closed item takes no more questions"
+        );
+        wait_for_text(&page, "main section[aria-labelledby=status-h]", "请重新提交意见").await;
         assert!(
             page.client
                 .find(Locator::Css("main form[method=post][action='/track']"))
@@ -418,7 +470,9 @@ async fn a_citizens_opinion_goes_round_the_whole_loop_from_the_qr_code_to_a_sati
             "答复",
             "审核通过答复",
             "反馈结果",
+            "群众追问",
             "评价",
+            "答复追问",
             "重办",
             "答复",
             "审核通过答复",
