@@ -8,6 +8,11 @@
 //! - station staff: `station:<their station>` and `station:<each room/point under it>`;
 //! - township, county and city staff: `region:<path>` for every region of their subtree (the
 //!   supervisor of an item is the staff of a region that contains it);
+//! - township staff also: `station:<id>` for every station of their subtree — township congress
+//!   staff run their stations and act as station staff on their items (`actors_for`), so what a
+//!   station hears they hear. The subtree is the one scoping rule (`Sql::scope_filter` on the
+//!   station's region path). County and city offices supervise rather than run stations and
+//!   would get every station's routine notice of a whole county, so they keep `region:` only;
 //! - unit officers and leads: `unit:<their unit>`, and `co_units:<opinion>` for the opinions
 //!   their unit was assigned to as a co-handling unit;
 //! - deputies: `deputy:<their record>`.
@@ -22,10 +27,10 @@
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Db, now};
 use crate::error::{DbError, DbResult};
-use crate::sql::Sql;
+use crate::sql::{ScopeColumns, Sql};
 use liaison_core::protect::Keys;
 use liaison_core::role::Role;
-use liaison_core::scope::Principal;
+use liaison_core::scope::{Principal, Scope};
 use sqlx::FromRow;
 
 /// What an account is in the outbox's recipient model.
@@ -34,7 +39,13 @@ pub enum Addressee {
     /// Station staff of this station (and of its rooms/points).
     Station(i64),
     /// Region staff of the subtree with this materialised path.
-    Region(String),
+    Region {
+        /// Materialised path of the account's region.
+        path: String,
+        /// The account runs the stations of the subtree (township staff) and hears what they
+        /// hear.
+        runs_stations: bool,
+    },
     /// An officer or lead of this handling unit.
     Unit(i64),
     /// This deputy.
@@ -49,7 +60,10 @@ impl Addressee {
         match p.role {
             Role::StationStaff => p.station_id.map_or(Addressee::Nobody, Addressee::Station),
             Role::TownshipStaff | Role::CountyStaff | Role::CityStaff => match &p.region {
-                Some((_, path)) => Addressee::Region(path.clone()),
+                Some((_, path)) => Addressee::Region {
+                    path: path.clone(),
+                    runs_stations: p.role == Role::TownshipStaff,
+                },
                 None => Addressee::Nobody,
             },
             Role::UnitOfficer | Role::UnitLead => {
@@ -83,10 +97,28 @@ fn addressed(s: &mut Sql, a: &Addressee) {
             .bind(*id)
             .push(")");
         }
-        Addressee::Region(path) => {
-            s.push("n.recipient IN (SELECT 'region:' || path FROM region WHERE path LIKE ")
+        Addressee::Region {
+            path,
+            runs_stations,
+        } => {
+            s.push("(n.recipient IN (SELECT 'region:' || path FROM region WHERE path LIKE ")
                 .bind(format!("{path}%"))
                 .push(")");
+            if *runs_stations {
+                s.push(
+                    " OR n.recipient IN (SELECT 'station:' || CAST(st.id AS TEXT) FROM station st \
+                     JOIN region sr ON sr.id = st.region_id WHERE 1=1",
+                )
+                .scope_filter(
+                    &Scope::RegionSubtree(path.clone()),
+                    ScopeColumns {
+                        region_path: Some("sr.path"),
+                        ..Default::default()
+                    },
+                )
+                .push(")");
+            }
+            s.push(")");
         }
         Addressee::Unit(id) => {
             s.push("(n.recipient = ")
@@ -275,29 +307,73 @@ pub async fn mark_read(
     Ok(true)
 }
 
-/// Marks every notification addressed to `p` so far read (moves the watermark to the newest
-/// one). Returns how many were unread; none changes nothing.
-pub async fn mark_all_read(db: &Db, keys: &Keys, actor: &Actor, p: &Principal) -> DbResult<i64> {
+/// The newest notification addressed to `p` (0 when none): what a page that lists the feed
+/// has shown, and passes back to [`mark_all_read`].
+pub async fn newest_id(db: &Db, p: &Principal) -> DbResult<i64> {
     let a = Addressee::of(p);
     if !a.receives() {
         return Ok(0);
     }
-    let mut newest = Sql::new("SELECT COALESCE(MAX(n.id), 0) FROM notification n WHERE 1=1");
-    addressed(&mut newest, &a);
-    let newest = newest.fetch_count(db).await?;
-    let unread = unread_count(db, p, i64::MAX).await?;
-    if unread == 0 {
+    let mut s = Sql::new("SELECT COALESCE(MAX(n.id), 0) FROM notification n WHERE 1=1");
+    addressed(&mut s, &a);
+    s.fetch_count(db).await
+}
+
+/// Marks the notifications addressed to `p` up to `shown_through` read — the newest one the
+/// user was shown ([`newest_id`] when the page was drawn) — by moving the watermark there.
+/// Returns how many were unread; none changes nothing.
+///
+/// Why a bound from the page and not "everything now": a notification committed after the
+/// user looked (while they read, or while this runs — PostgreSQL's READ COMMITTED lets a
+/// statement see rows committed after the transaction began) would be marked read unseen.
+/// The bound is clamped to what exists, so a forged large one cannot mark future notices read,
+/// and the watermark only moves forward (two clicks at once keep the larger). One gap remains
+/// with any id watermark: on PostgreSQL an id taken by a transaction that commits only after
+/// the page was drawn, below an id the page showed, counts as read; identity values are
+/// handed out at insert and the outbox's writers commit within milliseconds.
+pub async fn mark_all_read(
+    db: &Db,
+    keys: &Keys,
+    actor: &Actor,
+    p: &Principal,
+    shown_through: i64,
+) -> DbResult<i64> {
+    let a = Addressee::of(p);
+    if !a.receives() || shown_through <= 0 {
         return Ok(0);
     }
     let mut tx = db.begin().await?;
     let old: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
         "SELECT read_through FROM notification_read_mark WHERE user_id = $1")
         .bind(p.user_id).fetch_optional(t).await)?;
-    let through = newest.max(old.unwrap_or(0));
+    let old_mark = old.unwrap_or(0);
+    let mut newest = Sql::new("SELECT COALESCE(MAX(n.id), 0) FROM notification n WHERE n.id <= ");
+    newest.bind(shown_through);
+    addressed(&mut newest, &a);
+    let through = newest.fetch_count_tx(&mut tx).await?;
+    if through <= old_mark {
+        return Ok(0);
+    }
+    let mut unread = Sql::new("SELECT COUNT(*) FROM notification n WHERE n.id > ");
+    unread.bind(old_mark).push(" AND n.id <= ").bind(through);
+    addressed(&mut unread, &a);
+    unread
+        .push(
+            " AND NOT EXISTS (SELECT 1 FROM notification_read r WHERE r.notification_id = n.id AND r.user_id = ",
+        )
+        .bind(p.user_id)
+        .push(")");
+    let unread = unread.fetch_count_tx(&mut tx).await?;
+    if unread == 0 {
+        return Ok(0);
+    }
     let at = now();
     on_tx!(tx, t => sqlx::query(
         "INSERT INTO notification_read_mark (user_id, read_through, read_at) VALUES ($1,$2,$3) \
-         ON CONFLICT (user_id) DO UPDATE SET read_through = excluded.read_through, read_at = excluded.read_at")
+         ON CONFLICT (user_id) DO UPDATE SET \
+         read_through = CASE WHEN excluded.read_through > notification_read_mark.read_through \
+           THEN excluded.read_through ELSE notification_read_mark.read_through END, \
+         read_at = excluded.read_at")
         .bind(p.user_id).bind(through).bind(at).execute(t).await.map(|_| ()))?;
     on_tx!(tx, t => sqlx::query(
         "DELETE FROM notification_read WHERE user_id = $1 AND notification_id <= $2")

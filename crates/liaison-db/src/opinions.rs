@@ -2123,8 +2123,22 @@ pub async fn list_routes(db: &Db) -> DbResult<Vec<(String, String, String)>> {
 
 /// Stores the deadline table (validated by the caller), audited with before and after.
 pub async fn save_sla(db: &Db, keys: &Keys, actor: &Actor, table: &SlaTable) -> DbResult<()> {
-    let before = crate::settings::get(db, "sla_table").await?;
     let mut tx = db.begin().await?;
+    // The audit's "before" is read in the transaction that replaces it, the row locked on
+    // PostgreSQL (SQLite's write transaction is serial): two saves at once each record the table
+    // the other left, never the same old one twice.
+    let before: Option<String> = match &mut tx.inner {
+        TxInner::Sqlite(t) => {
+            sqlx::query_scalar("SELECT value FROM setting WHERE key = 'sla_table'")
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        TxInner::Postgres(t) => {
+            sqlx::query_scalar("SELECT value FROM setting WHERE key = 'sla_table' FOR UPDATE")
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
     on_tx!(tx, t => sqlx::query(
         "INSERT INTO setting (key, value) VALUES ('sla_table', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .bind(table.to_json()).execute(t).await.map(|_| ()))?;

@@ -224,6 +224,17 @@ impl Sql {
         }))
     }
 
+    /// Runs a `SELECT COUNT(*)`-style query returning one integer, inside a transaction.
+    pub async fn fetch_count_tx(&self, tx: &mut Tx) -> DbResult<i64> {
+        Ok(on_tx!(tx, t => {
+            let mut q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.fetch_one(t).await?
+        }))
+    }
+
     /// Executes a statement inside a transaction; returns rows affected.
     pub async fn execute_tx(&self, tx: &mut Tx) -> DbResult<u64> {
         Ok(on_tx!(tx, t => {

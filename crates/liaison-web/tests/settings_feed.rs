@@ -517,6 +517,13 @@ fn badge(html: &str) -> i64 {
     }
 }
 
+/// The value of the first hidden field `name`.
+fn hidden(html: &str, name: &str) -> String {
+    let pat = format!("name=\"{name}\" value=\"");
+    let i = html.find(&pat).unwrap_or_else(|| panic!("no {name} field")) + pat.len();
+    html[i..i + html[i..].find('"').unwrap()].to_owned()
+}
+
 /// Ids of the feed entries on a page.
 fn entry_ids(html: &str) -> Vec<i64> {
     html.split("\" id=\"n")
@@ -618,19 +625,56 @@ async fn the_feed_lists_only_the_users_notifications_with_read_state_and_badge(b
     let cfeed = get(&app, &co, "/work/notifications").await;
     assert!(cfeed.contains("协办事项待办理"), "the co-unit: {cfeed}");
     assert_eq!(entry_ids(&cfeed).len(), 1);
-    // Region staff: their subtree's supervision notices only.
-    for (user, count) in [
-        ("town.hm", 1),
-        ("county.jj", 1),
-        ("city", 2),
-        ("county.hy", 1),
+    // Region staff: their subtree's supervision notices. Township staff run their stations
+    // (they act as the station's staff on its items) and also hear what the stations of their
+    // subtree hear — JJ-HM and its point, not 白云街道's JJ-BY; county and city offices
+    // supervise and get no station's routine notices.
+    for (user, count, runs_stations) in [
+        ("town.hm", 3, true),
+        ("county.jj", 1, false),
+        ("city", 2, false),
+        ("county.hy", 1, false),
     ] {
         let c = app.login(user).await;
         let f = get(&app, &c, "/work/notifications").await;
         assert_eq!(entry_ids(&f).len(), count, "{user}: {f}");
-        assert!(!f.contains("收到新的群众意见待受理"), "{user}");
+        assert_eq!(
+            f.contains("收到新的群众意见待受理"),
+            runs_stations,
+            "{user}: {f}"
+        );
+        assert_eq!(
+            f.contains(&format!("测试station:{point}")),
+            runs_stations,
+            "{user}"
+        );
+        assert!(!f.contains(&format!("测试station:{by}")), "{user}");
         assert_eq!(badge(&get(&app, &c, "/work").await), count as i64, "{user}");
     }
+    // The same rule marks one read: the township may mark its station's notice, not JJ-BY's.
+    let town = app.login("town.hm").await;
+    let tfeed = get(&app, &town, "/work/notifications").await;
+    let ttoken = csrf_from(&tfeed).unwrap();
+    let by_notice: i64 = {
+        let mut s =
+            liaison_db::sql::Sql::new("SELECT MAX(id) FROM notification WHERE recipient = ");
+        s.bind(format!("station:{by}"));
+        s.fetch_count(&app.db).await.unwrap()
+    };
+    let r = town
+        .post(app.url(&format!("/work/notifications/{by_notice}/read")))
+        .form(&[("_csrf", ttoken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404, "another township's station");
+    let r = town
+        .post(app.url(&format!("/work/notifications/{}/read", ids[0])))
+        .form(&[("_csrf", ttoken.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "a station of the township");
     // A deputy without notices, and an administrator who receives none (no module in the
     // navigation).
     let deputy = app.login("deputy.d1").await;
@@ -683,20 +727,51 @@ async fn the_feed_lists_only_the_users_notifications_with_read_state_and_badge(b
         "still unread for the unit"
     );
 
-    // Mark all read, then a new notice is unread again.
+    // Mark all read goes up to the newest notice the page showed: one that arrives after the
+    // page was drawn (committed while the user read, or while the request runs) stays unread.
+    let feed = get(&app, &station, "/work/notifications").await;
+    let through = hidden(&feed, "through");
+    assert_eq!(through, entry_ids(&feed)[0].to_string(), "the newest shown");
+    let sid = station_id(&app, "JJ-HM").await;
+    enqueue(
+        &app,
+        id,
+        "inapp",
+        &format!("station:{sid}"),
+        "opinion.rated",
+    )
+    .await;
+    let r = station
+        .post(app.url("/work/notifications/read-all"))
+        .form(&[("_csrf", token.as_str()), ("through", through.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let feed = get(&app, &station, "/work/notifications").await;
+    assert_eq!(badge(&feed), 1, "the unseen notice stays unread: {feed}");
+    assert!(feed.contains("群众已评价"));
+    // A forged bound beyond what exists marks only what exists: later notices are unread.
+    let r = station
+        .post(app.url("/work/notifications/read-all"))
+        .form(&[("_csrf", token.as_str()), ("through", "999999999")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    // Without the bound (a page from before) nothing is marked.
     let r = station
         .post(app.url("/work/notifications/read-all"))
         .form(&[("_csrf", token.as_str())])
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(r.status(), 400);
     let feed = get(&app, &station, "/work/notifications").await;
     assert_eq!(badge(&feed), 0, "{feed}");
     assert!(feed.contains("没有未读通知"));
     assert!(!feed.contains("全部标为已读"));
-    assert_eq!(audit_count(&app, "notification").await, audits + 2);
-    let sid = station_id(&app, "JJ-HM").await;
+    assert_eq!(audit_count(&app, "notification").await, audits + 3);
     enqueue(
         &app,
         id,
@@ -806,9 +881,10 @@ async fn the_feed_api_pages_the_callers_notifications(b: Backend) {
     let web = app.login("station.hm").await;
     let feed = get(&app, &web, "/work/notifications").await;
     let csrf = csrf_from(&feed).unwrap();
+    let through = hidden(&feed, "through");
     let r = web
         .post(app.url("/work/notifications/read-all"))
-        .form(&[("_csrf", csrf.as_str())])
+        .form(&[("_csrf", csrf.as_str()), ("through", through.as_str())])
         .send()
         .await
         .unwrap();

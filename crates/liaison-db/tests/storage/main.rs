@@ -34,6 +34,7 @@ backend_tests!(
     a_batch_of_submissions_is_one_commit_with_one_result_each,
     list_totals_stop_at_the_cap_and_search_pages_newest_first,
     follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
+    two_deadline_saves_at_once_each_record_what_the_other_left,
 );
 
 #[test]
@@ -819,6 +820,58 @@ async fn follow_ups_are_stored_once_answered_once_and_refused_on_closed_items(b:
             .count(),
         1
     );
+    assert!(
+        audit::verify_chain(&t.db, &keys)
+            .await
+            .unwrap()
+            .first_broken
+            .is_none()
+    );
+}
+
+async fn two_deadline_saves_at_once_each_record_what_the_other_left(b: Backend) {
+    use liaison_core::sla::{DEFAULT_CATEGORY, SlaTable, Span};
+    use liaison_db::opinions::save_sla;
+    let Some((t, keys)) = db(b).await else { return };
+    let actor = Actor::system("测试");
+    let with_reply = |days: u32| {
+        let mut table = SlaTable::default();
+        table
+            .opinion
+            .get_mut(DEFAULT_CATEGORY)
+            .unwrap()
+            .normal
+            .reply = Span::WorkingDays(days);
+        table
+    };
+    save_sla(&t.db, &keys, &actor, &with_reply(14))
+        .await
+        .unwrap();
+    let (a, c) = (with_reply(10), with_reply(12));
+    let (r1, r2) = tokio::join!(
+        save_sla(&t.db, &keys, &actor, &a),
+        save_sla(&t.db, &keys, &actor, &c)
+    );
+    r1.unwrap();
+    r2.unwrap();
+    let recs = audit::list(
+        &t.db,
+        &AuditQuery {
+            entity: Some("sla_table".into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(recs.len(), 3);
+    let json = |s: &Option<String>| -> serde_json::Value {
+        serde_json::from_str(s.as_deref().unwrap()).unwrap()
+    };
+    // Newest first: the later save's "before" is what the earlier one wrote, and the earlier
+    // one's is the table both started from.
+    assert_eq!(json(&recs[0].before_json), json(&recs[1].after_json));
+    assert_eq!(json(&recs[1].before_json), json(&recs[2].after_json));
     assert!(
         audit::verify_chain(&t.db, &keys)
             .await

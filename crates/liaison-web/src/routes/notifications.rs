@@ -116,6 +116,9 @@ struct FeedPage {
     after: String,
     /// The cursor of the next (older) page.
     next: Option<i64>,
+    /// The newest notification the user has been shown: "mark all read" goes up to it and no
+    /// further, so one that arrives meanwhile stays unread.
+    shown_through: i64,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +136,12 @@ async fn feed_page(
     let p = &staff.auth.principal;
     let after = crate::routes::cursor(&q.after);
     let page = notification_feed::list(&state.db, p, after, PAGE_SIZE).await?;
+    // The first page shows the newest; an older page was reached from it.
+    let shown_through = match (after, page.items.first()) {
+        (None, Some(first)) => first.id,
+        (None, None) => 0,
+        (Some(_), _) => notification_feed::newest_id(&state.db, p).await?,
+    };
     let unread = notification_feed::unread_count(&state.db, p, i64::MAX).await?;
     let notice = match q.done.as_deref() {
         Some("all") => Some("已将全部通知标为已读。".to_owned()),
@@ -150,6 +159,7 @@ async fn feed_page(
         unread,
         after: after.map(|a| a.to_string()).unwrap_or_default(),
         next: page.next,
+        shown_through,
     })
 }
 
@@ -160,6 +170,16 @@ struct BackForm {
     after: String,
 }
 
+#[derive(Deserialize)]
+struct ReadAllForm {
+    /// The page cursor to come back to.
+    #[serde(default)]
+    after: String,
+    /// The newest notification the page showed.
+    #[serde(default)]
+    through: String,
+}
+
 fn back(done: &str, after: &str) -> Redirect {
     match after.trim().parse::<i64>() {
         Ok(a) => Redirect::to(&format!("/work/notifications?done={done}&after={a}")),
@@ -167,17 +187,24 @@ fn back(done: &str, after: &str) -> Redirect {
     }
 }
 
-/// `POST /work/notifications/read-all` — everything so far read.
+/// `POST /work/notifications/read-all` — everything the page showed read (up to the newest
+/// notification on it; one that arrived since stays unread).
 async fn read_all(
     State(state): State<AppState>,
     staff: Staff,
-    CsrfForm(f): CsrfForm<BackForm>,
+    CsrfForm(f): CsrfForm<ReadAllForm>,
 ) -> PageResult {
+    let Ok(through) = f.through.trim().parse::<i64>() else {
+        return Err(crate::error::PageError::BadRequest(
+            "页面已过期，请刷新消息通知页面后再点“全部标为已读”。".into(),
+        ));
+    };
     notification_feed::mark_all_read(
         &state.db,
         &state.keys,
         &staff.ctx.actor(),
         &staff.auth.principal,
+        through,
     )
     .await?;
     Ok(back("all", &f.after).into_response())
