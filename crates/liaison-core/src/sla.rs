@@ -4,6 +4,8 @@
 //! most are design defaults that the city centre must be able to change, so the whole table is a
 //! plain serialisable value that is stored and edited as JSON.
 
+pub mod form;
+
 use crate::org::coded_enum;
 use crate::workdays::Calendar;
 use serde::{Deserialize, Serialize};
