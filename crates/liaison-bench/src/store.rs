@@ -230,10 +230,14 @@ impl Store {
                 let id: i64 = bind_single!(sqlx::query_scalar(SINGLE_SQL), r)
                     .fetch_one(&mut *tx)
                     .await?;
-                sqlx::query(TEXT_SQL)
+                sqlx::query(PG_TEXT_SQL)
                     .bind(id)
                     .bind(&r.body)
                     .bind(&r.search_text)
+                    .bind(liaison_db::opinions::fts_scope_tokens(
+                        r.station_id,
+                        &r.region_path,
+                    ))
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
@@ -277,6 +281,10 @@ const OPINION_COLUMNS: &str = "id, tracking_no, station_id, deputy_id, region_pa
     rehandle_rounds, last_rating, last_grade, master_id, version, created_at, \
     updated_at, closed_at";
 const TEXT_COLUMNS: &str = "opinion_id, body, search_text";
+/// PostgreSQL's texts also hold the place tokens its search vector is generated from.
+const PG_TEXT_SQL: &str = "INSERT INTO opinion_text (opinion_id, body, search_text, scope_tokens) \
+     VALUES ($1, $2, $3, $4)";
+const PG_TEXT_COLUMNS: &str = "opinion_id, body, search_text, scope_tokens";
 const EVENT_COLUMNS: &str =
     "opinion_id, at, actor_name, actor_role, action, label, from_state, to_state, public_note";
 const REPLY_COLUMNS: &str =
@@ -700,7 +708,8 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
                 &r.closed_at,
             ],
         );
-        line(&mut texts, &[&r.id, &r.body, &r.search_text]);
+        let place = liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path);
+        line(&mut texts, &[&r.id, &r.body, &r.search_text, &place]);
         for e in &r.events {
             line(
                 &mut ev,
@@ -749,7 +758,7 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
     }
     let mut tx = c.begin().await?;
     copy(&mut tx, "opinion", OPINION_COLUMNS, o).await?;
-    copy(&mut tx, "opinion_text", TEXT_COLUMNS, texts).await?;
+    copy(&mut tx, "opinion_text", PG_TEXT_COLUMNS, texts).await?;
     copy(&mut tx, "opinion_event", EVENT_COLUMNS, ev).await?;
     copy(&mut tx, "opinion_reply", REPLY_COLUMNS, rp).await?;
     copy(&mut tx, "opinion_unit", UNIT_COLUMNS, un).await?;

@@ -125,6 +125,20 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// SQLite's page cache of the whole pool, shared out among its connections. Each connection
+/// keeps its own cache, and SQLite's default of 2 MiB each let a list's index pages drop out
+/// between requests: every page read became a system call (profiled at 1 M opinions, more
+/// system than user time; docs/benchmarks.md, fourth pass). The server's memory target
+/// (250 MB resident while serving) bounds the total.
+pub const SQLITE_CACHE_BUDGET_MIB: u32 = 48;
+
+/// The `cache_size` pragma of one connection of a pool of `connections`: a negative number is
+/// KiB, at least SQLite's default 2 MiB.
+fn sqlite_cache_size(connections: u32) -> String {
+    let kib = (SQLITE_CACHE_BUDGET_MIB * 1024 / connections.max(1)).max(2048);
+    format!("-{kib}")
+}
+
 impl Db {
     /// Opens a pool on the URL's backend. Fails with a message that says what to check.
     pub async fn connect(opts: &ConnectOptions) -> DbResult<Db> {
@@ -154,7 +168,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                .pragma("cache_size", sqlite_cache_size(opts.max_connections));
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(Duration::from_secs(30))

@@ -241,6 +241,15 @@ pub async fn by_tracking_no(db: &Db, tracking_no: &str) -> DbResult<Option<Opini
     s.fetch_optional(db).await
 }
 
+/// [`SELECT`] without the body, for the citizen's tracking lookup: the most frequent public
+/// read, which shows the state, the timeline and the replies but never the body, so it skips
+/// the text table.
+static SELECT_WITHOUT_BODY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    SELECT
+        .replace("COALESCE(t.body, '') AS body", "'' AS body")
+        .replace(" LEFT JOIN opinion_text t ON t.opinion_id = o.id", "")
+});
+
 pub(crate) async fn get_tx(tx: &mut Tx, id: i64) -> DbResult<Opinion> {
     let sql_sqlite = format!("{SELECT} AND o.id = $1");
     let r: Option<Opinion> = match &mut tx.inner {
@@ -389,6 +398,95 @@ pub async fn timeline(db: &Db, id: i64) -> DbResult<Vec<Event>> {
     );
     s.bind(id).push(" ORDER BY id");
     s.fetch_all(db).await
+}
+
+/// What the submitter's tracking view shows of an item besides its row.
+#[derive(Debug, Clone, Default)]
+pub struct TrackingRecord {
+    /// The timeline, oldest first (only what the view shows is filled: id, time, label, state
+    /// after and the public note).
+    pub timeline: Vec<Event>,
+    /// Every reply, oldest first.
+    pub replies: Vec<Reply>,
+    /// The follow-up questions, oldest first.
+    pub follow_ups: Vec<crate::follow_ups::FollowUp>,
+}
+
+/// One row of [`tracking_record`]'s union: `kind` says which list it belongs to, and the
+/// generic columns hold that list's fields.
+#[derive(FromRow)]
+struct TrackingRow {
+    kind: String,
+    id: i64,
+    at: time::OffsetDateTime,
+    at2: Option<time::OffsetDateTime>,
+    round: i64,
+    s1: Option<String>,
+    s2: String,
+    s3: String,
+    s4: String,
+    s5: String,
+}
+
+/// The timeline, the replies and the follow-up questions of an item in one statement.
+/// Tracking is the most frequent public read, and on SQLite every statement is a round trip to
+/// a connection's thread: one instead of three cut its server time by a third (docs/benchmarks.md,
+/// fourth pass).
+pub async fn tracking_record(db: &Db, id: i64) -> DbResult<TrackingRecord> {
+    let mut s = Sql::new(
+        "SELECT 'e' AS kind, id, at, CAST(NULL AS TIMESTAMPTZ) AS at2, CAST(0 AS BIGINT) AS round, \
+         label AS s1, to_state AS s2, public_note AS s3, '' AS s4, '' AS s5 \
+         FROM opinion_event WHERE opinion_id = ",
+    );
+    s.bind(id).push(
+        " UNION ALL SELECT 'r', r.id, r.created_at, NULL, r.round, u.name, r.content, \
+         r.resolution_grade, r.status, r.review_note FROM opinion_reply r \
+         LEFT JOIN handling_unit u ON u.id = r.unit_id WHERE r.opinion_id = ",
+    );
+    s.bind(id).push(
+        " UNION ALL SELECT 'f', id, asked_at, answered_at, round, content, answer, answerer, \
+         '', '' FROM opinion_follow_up WHERE opinion_id = ",
+    );
+    s.bind(id).push(" ORDER BY kind, id");
+    let rows: Vec<TrackingRow> = s.fetch_all(db).await?;
+    let mut out = TrackingRecord::default();
+    for r in rows {
+        match r.kind.as_str() {
+            "e" => out.timeline.push(Event {
+                id: r.id,
+                at: r.at,
+                actor_name: String::new(),
+                actor_role: String::new(),
+                action: String::new(),
+                label: r.s1.unwrap_or_default(),
+                from_state: None,
+                to_state: r.s2,
+                note: String::new(),
+                public_note: r.s3,
+            }),
+            "r" => out.replies.push(Reply {
+                id: r.id,
+                round: r.round,
+                unit_name: r.s1,
+                content: r.s2,
+                resolution_grade: r.s3,
+                status: r.s4,
+                review_note: r.s5,
+                created_at: r.at,
+            }),
+            _ => out.follow_ups.push(crate::follow_ups::FollowUp {
+                id: r.id,
+                opinion_id: id,
+                round: r.round,
+                content: r.s1.unwrap_or_default(),
+                asked_at: r.at,
+                answer: r.s2,
+                answerer: r.s3,
+                answered_at: r.at2,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 /// A reply of a handling unit (or an answer given on the spot).
@@ -723,16 +821,24 @@ async fn create_together(
 /// table for the whole batch: (id, submission, region path).
 async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResult<()> {
     for chunk in texts.chunks(64) {
-        let mut s = Sql::new("INSERT INTO opinion_text (opinion_id, body, search_text) VALUES ");
-        for (i, (id, new, _)) in chunk.iter().enumerate() {
-            s.bind_row(
-                i == 0,
-                [
-                    Arg::from(*id),
-                    new.body.clone().into(),
-                    new.search_text.clone().into(),
-                ],
-            );
+        // PostgreSQL keeps the place tokens beside the words (its search vector is generated
+        // from both); SQLite writes them into the full-text row below.
+        let postgres = tx.backend() == crate::Backend::Postgres;
+        let mut s = Sql::new(if postgres {
+            "INSERT INTO opinion_text (opinion_id, body, search_text, scope_tokens) VALUES "
+        } else {
+            "INSERT INTO opinion_text (opinion_id, body, search_text) VALUES "
+        });
+        for (i, (id, new, region_path)) in chunk.iter().enumerate() {
+            let mut row = vec![
+                Arg::from(*id),
+                new.body.clone().into(),
+                new.search_text.clone().into(),
+            ];
+            if postgres {
+                row.push(fts_scope_tokens(new.station_id, region_path).into());
+            }
+            s.bind_row(i == 0, row);
         }
         s.execute_tx(tx).await?;
         if let TxInner::Sqlite(_) = &tx.inner {
@@ -751,11 +857,12 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
     Ok(())
 }
 
-/// The tokens an opinion's full-text row carries besides its words on SQLite: its station
-/// (`zs<id>`) and every region of its path (`zr<id>`). A search within a station or region then
-/// asks FTS5 for the words *and* the place, which it answers by intersecting its lists, instead
-/// of testing every match of a common word against the scope row by row. Migration
-/// 0009_opinion_fts_scope writes the same tokens for rows stored before.
+/// The tokens an opinion's full-text entry carries besides its words: its station (`zs<id>`)
+/// and every region of its path (`zr<id>`). A search within a station or region then asks the
+/// index (FTS5 on SQLite, GIN on PostgreSQL) for the words *and* the place, which it answers by
+/// intersecting its lists, instead of testing every match of a common word against the scope
+/// row by row. Migrations 0009 (SQLite) and 0012 (PostgreSQL) write the same tokens for rows
+/// stored before.
 pub fn fts_scope_tokens(station_id: i64, region_path: &str) -> String {
     let mut out = format!("zs{station_id}");
     for id in region_path.split('/').filter(|p| !p.is_empty()) {
@@ -765,11 +872,12 @@ pub fn fts_scope_tokens(station_id: i64, region_path: &str) -> String {
     out
 }
 
-/// The FTS5 query of a SQLite list: the words, and the scope and the station or region filter
-/// as tokens (see [`fts_scope_tokens`]). A station means the station and its points, as in
-/// [`scope_where`]; the SQL conditions stay as well, so the tokens only narrow the matches.
-async fn fts_match(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<String> {
-    let mut parts = vec![format!("({})", fts_expr(&f.q))];
+/// The place a search is narrowed to, as tokens of the full-text rows (see
+/// [`fts_scope_tokens`]): every group must match, any token of a group will do. The scope and
+/// the station or region filter; a station means the station and its points, as in
+/// [`scope_where`]. The SQL conditions stay as well, so the tokens only narrow the matches.
+async fn place_tokens(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Vec<Vec<String>>> {
+    let mut groups = Vec::new();
     let mut stations = Vec::new();
     let mut regions = Vec::new();
     match scope {
@@ -786,22 +894,41 @@ async fn fts_match(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<String
             .bind(id)
             .fetch_all(db)
             .await?;
-        let alternatives: Vec<String> = ids.iter().map(|(i,)| format!("\"zs{i}\"")).collect();
-        if alternatives.is_empty() {
-            parts.push("\"zs0\"".to_owned());
-        } else {
-            parts.push(format!("({})", alternatives.join(" OR ")));
+        let mut group: Vec<String> = ids.iter().map(|(i,)| format!("zs{i}")).collect();
+        if group.is_empty() {
+            group.push("zs0".to_owned());
         }
+        groups.push(group);
     }
     for path in regions {
         // The last id of the path; a path that is not a chain of ids adds no token.
         if let Some(last) = path.split('/').rfind(|p| !p.is_empty())
             && last.bytes().all(|b| b.is_ascii_digit())
         {
-            parts.push(format!("\"zr{last}\""));
+            groups.push(vec![format!("zr{last}")]);
         }
     }
+    Ok(groups)
+}
+
+/// The FTS5 query of a SQLite list: the words and the place (see [`place_tokens`]).
+async fn fts_match(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<String> {
+    let mut parts = vec![format!("({})", fts_expr(&f.q))];
+    for group in place_tokens(db, scope, f).await? {
+        let alternatives: Vec<String> = group.iter().map(|t| format!("\"{t}\"")).collect();
+        parts.push(format!("({})", alternatives.join(" OR ")));
+    }
     Ok(parts.join(" AND "))
+}
+
+/// The place of a PostgreSQL search as a `to_tsquery` text, e.g. `(zs3 | zs41) & zr7`; empty
+/// when the search is not narrowed.
+fn place_tsquery(groups: &[Vec<String>]) -> String {
+    groups
+        .iter()
+        .map(|g| format!("({})", g.join(" | ")))
+        .collect::<Vec<_>>()
+        .join(" & ")
 }
 
 #[expect(
@@ -1485,7 +1612,8 @@ pub struct OpinionFilter {
     pub before_id: Option<i64>,
     /// Page size.
     pub limit: i64,
-    /// Count every match (ledgers); otherwise searches and unfiltered lists stop at [`TOTAL_CAP`].
+    /// Count every match (ledgers); otherwise unfiltered lists stop at [`TOTAL_CAP`] and searches
+    /// at [`SEARCH_TOTAL_CAP`].
     pub exact_total: bool,
     /// Only items with a follow-up question of the citizen waiting for an answer (追问待答).
     pub open_follow_ups: bool,
@@ -1508,9 +1636,13 @@ impl OpinionFilter {
     }
 }
 
-/// Where list totals of searches and unfiltered lists stop counting unless an exact total is
-/// asked for.
+/// Where list totals of unfiltered lists stop counting unless an exact total is asked for.
 pub const TOTAL_CAP: i64 = 1000;
+
+/// Where totals of full-text searches stop counting unless an exact total is asked for ("200+").
+/// Counting a common word's matches means reading its list of documents far past the page: on a
+/// million opinions that was most of a search's cost (docs/benchmarks.md, fourth pass).
+pub const SEARCH_TOTAL_CAP: i64 = 200;
 
 /// A row of an opinion list.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -1561,12 +1693,8 @@ const SUMMARY_JOINS: &str = " JOIN station s ON s.id = o.station_id \
 /// The FROM clause and the conditions of a list. With a full-text query the rows come from the
 /// search index: on SQLite newest match first, so a page of a common word stops after its rows
 /// instead of collecting every match first (`fts`: the FTS5 query, see [`fts_match`]); on
-/// PostgreSQL the matches among the ids of `window` (see [`list_search`]).
+/// PostgreSQL the index's matches (searches go through [`list_search`]).
 /// `summary`: join what a list row shows (not needed to count).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of a list query, spelled out"
-)]
 fn from_where(
     s: &mut Sql,
     summary: bool,
@@ -1575,7 +1703,6 @@ fn from_where(
     f: &OpinionFilter,
     today: Date,
     fts: &str,
-    window: Option<(i64, i64)>,
 ) {
     if f.q.is_empty() {
         s.push(" FROM opinion o");
@@ -1587,19 +1714,11 @@ fn from_where(
                     .push(" ORDER BY rowid DESC) AS f JOIN opinion o ON o.id = f.fid");
             }
             crate::Backend::Postgres => {
-                // OFFSET 0 keeps the matches a separate step: planned without the outer LIMIT,
-                // they are read through the GIN index instead of by walking ids and testing
-                // each row's text.
+                // Lists with words go through `list_search` on PostgreSQL; this is the plain
+                // form for any other caller.
                 s.push(" FROM (SELECT opinion_id AS fid FROM opinion_text WHERE search_vector @@ plainto_tsquery('simple', ")
                     .bind(f.q.join(" "))
-                    .push(")");
-                if let Some((lo, hi)) = window {
-                    s.push(" AND opinion_id > ")
-                        .bind(lo)
-                        .push(" AND opinion_id <= ")
-                        .bind(hi);
-                }
-                s.push(" OFFSET 0) AS f JOIN opinion o ON o.id = f.fid");
+                    .push(") OFFSET 0) AS f JOIN opinion o ON o.id = f.fid");
             }
         }
     }
@@ -1698,16 +1817,30 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         fts_match(db, scope, f).await?
     };
     let mut s = Sql::new(SUMMARY_SELECT);
-    from_where(&mut s, true, db.backend(), scope, f, today, &fts, None);
-    // From the FTS index, order by its rowid so that SQLite walks the matches newest first.
-    let id = if f.q.is_empty() { "o.id" } else { "f.fid" };
-    if let Some(b) = f.before_id {
-        s.push(" AND ").push(id).push(" < ").bind(b);
+    if f.q.is_empty() {
+        // The page's ids first, then its rows: the ids of a filtered list come from a covering
+        // index, and sorting them needs no row. Selected in one step, both planners read every
+        // matching row before sorting (two thousand random row reads for a county hub's items
+        // in hand, where the page shows twenty).
+        s.push(" FROM opinion o")
+            .push(SUMMARY_JOINS)
+            .push(" AND o.id IN (SELECT o.id");
+        from_where(&mut s, false, db.backend(), scope, f, today, &fts);
+        if let Some(b) = f.before_id {
+            s.push(" AND o.id < ").bind(b);
+        }
+        s.push(" ORDER BY o.id DESC LIMIT ")
+            .bind(f.limit + 1)
+            .push(") ORDER BY o.id DESC");
+    } else {
+        // From the FTS index, ordered by its rowid so that SQLite walks the matches newest
+        // first and stops after the page.
+        from_where(&mut s, true, db.backend(), scope, f, today, &fts);
+        if let Some(b) = f.before_id {
+            s.push(" AND f.fid < ").bind(b);
+        }
+        s.push(" ORDER BY f.fid DESC LIMIT ").bind(f.limit + 1);
     }
-    s.push(" ORDER BY ")
-        .push(id)
-        .push(" DESC LIMIT ")
-        .bind(f.limit + 1);
     let items: Vec<OpinionSummary> = s.fetch_all(db).await?;
     let full = items.len() as i64 > f.limit;
     let (total, total_capped) = if !full && f.before_id.is_none() {
@@ -1720,15 +1853,20 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         // than the cap match, so those are counted exactly through their index. SQLite's
         // planner does not switch plans for a LIMIT.
         let capped = !f.exact_total && (db.backend() == crate::Backend::Sqlite || f.is_broad());
+        let cap = if f.q.is_empty() {
+            TOTAL_CAP
+        } else {
+            SEARCH_TOTAL_CAP
+        };
         let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
-        from_where(&mut c, false, db.backend(), scope, f, today, &fts, None);
+        from_where(&mut c, false, db.backend(), scope, f, today, &fts);
         if capped {
-            c.push(" LIMIT ").bind(TOTAL_CAP + 1);
+            c.push(" LIMIT ").bind(cap + 1);
         }
         c.push(") AS matching");
         let n = c.fetch_count(db).await?;
-        if capped && n > TOTAL_CAP {
-            (TOTAL_CAP, true)
+        if capped && n > cap {
+            (cap, true)
         } else {
             (n, false)
         }
@@ -1757,17 +1895,19 @@ fn page_of(
     }
 }
 
-/// The first window of ids a PostgreSQL search looks at; each next one is eight times larger.
+/// How many of the newest ids a PostgreSQL search tests one by one before it asks the index.
 const SEARCH_WINDOW: i64 = 512;
 
-/// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first, and under a
-/// LIMIT the planner either walks ids backwards testing each row's text (slow for rare words) or
-/// collects every match to sort it (slow for common ones). So the newest matches are searched in
-/// windows of ids below the newest, each eight times the last, until the page is full: a common
-/// word fills it from the first few thousand ids, a rare one costs a few small index lookups.
-/// The total counts the matches among the ids the page read (a lower bound, `total_capped`,
-/// when that was not all of them) unless `exact_total`.
-/// Public with the first window's size so that tests can cross windows with a few rows.
+/// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first: for a word
+/// found in every tenth item it reads a posting list of a hundred thousand entries before the
+/// first row, where a page needs twenty. So a search that is not narrowed to a station first
+/// tests the newest `first_window` items' vectors one by one (a bounded cost, and a common word
+/// fills the page there); only when that does not fill the page does it ask the index, for the
+/// words and the place together (see [`place_tokens`]: the index intersects their posting
+/// lists), which is then a rare word's or a narrow place's small set. The total is exact up to
+/// [`SEARCH_TOTAL_CAP`] when the index was asked, else a lower bound (`total_capped`) counted within the
+/// window, unless `exact_total`.
+/// Public with the window's size so that tests can cross it with a few rows.
 #[doc(hidden)]
 pub async fn list_search(
     db: &Db,
@@ -1776,6 +1916,8 @@ pub async fn list_search(
     first_window: i64,
 ) -> DbResult<Page<OpinionSummary>> {
     let today = today();
+    let groups = place_tokens(db, scope, f).await?;
+    let place = place_tsquery(&groups);
     let top = match f.before_id {
         Some(b) => b - 1,
         None => {
@@ -1784,72 +1926,94 @@ pub async fn list_search(
                 .await?
         }
     };
-    let windows = || {
-        let (mut hi, mut size) = (top, first_window.max(1));
-        std::iter::from_fn(move || {
-            if hi <= 0 {
-                return None;
-            }
-            let lo = (hi - size).max(0);
-            let w = (lo, hi);
-            (hi, size) = (lo, size.saturating_mul(8));
-            Some(w)
-        })
-    };
-    let mut items: Vec<OpinionSummary> = Vec::new();
+    // Within a station the newest window holds few of its items: the index is cheaper at once.
+    let narrow = groups.iter().flatten().any(|t| t.starts_with("zs"));
+    let mut ids = Vec::new();
     let mut searched_down_to = top;
-    for (lo, hi) in windows() {
-        let mut s = Sql::new(SUMMARY_SELECT);
-        from_where(
-            &mut s,
-            true,
-            db.backend(),
-            scope,
-            f,
-            today,
-            "",
-            Some((lo, hi)),
-        );
-        s.push(" ORDER BY o.id DESC LIMIT ")
-            .bind(f.limit + 1 - items.len() as i64);
-        items.extend(s.fetch_all::<OpinionSummary>(db).await?);
-        searched_down_to = lo;
-        if items.len() as i64 > f.limit {
-            break;
-        }
+    if !narrow && !f.exact_total && first_window > 0 {
+        searched_down_to = (top - first_window).max(0);
+        let window = (searched_down_to, top);
+        ids = search_ids(db, scope, f, today, &place, window, Probe::EachRow).await?;
     }
-    let full = items.len() as i64 > f.limit;
-    let (total, total_capped) = if !full && f.before_id.is_none() {
-        (items.len() as i64, false)
+    if ids.len() as i64 <= f.limit && searched_down_to > 0 {
+        let cap = (!f.exact_total).then_some(SEARCH_TOTAL_CAP + 1 - ids.len() as i64);
+        let rest = (0, searched_down_to);
+        ids.extend(search_ids(db, scope, f, today, &place, rest, Probe::Index(cap)).await?);
+        searched_down_to = 0;
+    }
+    let n = ids.len() as i64;
+    let (total, total_capped) = if searched_down_to > 0 {
+        (n.min(SEARCH_TOTAL_CAP), true)
+    } else if !f.exact_total && n > SEARCH_TOTAL_CAP {
+        (SEARCH_TOTAL_CAP, true)
     } else {
-        // Counting every match of a common word costs what the page saved, so unless an exact
-        // total is asked for, the total is what the windows already read hold: a lower bound
-        // unless they reached the oldest id.
-        let capped = !f.exact_total;
-        let from = if capped { searched_down_to } else { 0 };
-        let mut c = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one");
-        from_where(
-            &mut c,
-            false,
-            db.backend(),
-            scope,
-            f,
-            today,
-            "",
-            Some((from, top)),
-        );
-        if capped {
-            c.push(" LIMIT ").bind(TOTAL_CAP + 1);
-        }
-        c.push(") AS matching");
-        let n = c.fetch_count(db).await?;
-        if capped {
-            (n.min(TOTAL_CAP), n > TOTAL_CAP || searched_down_to > 0)
-        } else {
-            (n, false)
-        }
+        (n, false)
+    };
+    ids.truncate(f.limit as usize + 1);
+    let items = if ids.is_empty() {
+        Vec::new()
+    } else {
+        let mut s = Sql::new(SUMMARY_SELECT);
+        s.push(" FROM opinion o")
+            .push(SUMMARY_JOINS)
+            .push(" AND o.id IN ")
+            .bind_list(ids.iter().copied())
+            .push(" ORDER BY o.id DESC");
+        s.fetch_all(db).await?
     };
     Ok(page_of(items, f.limit, total, total_capped))
+}
+
+/// How [`search_ids`] finds the matches.
+enum Probe {
+    /// Test each vector of the range in turn: `ts_match_vq` is the `@@` operator spelled as a
+    /// function, which the planner does not match to the GIN index, so the range is read
+    /// through the primary key.
+    EachRow,
+    /// Ask the GIN index for the words and the place; at most this many, newest first.
+    Index(Option<i64>),
+}
+
+/// The ids of the matches of a PostgreSQL search among ids `lo < id <= hi`, newest first.
+async fn search_ids(
+    db: &Db,
+    scope: &Scope,
+    f: &OpinionFilter,
+    today: Date,
+    place: &str,
+    (lo, hi): (i64, i64),
+    probe: Probe,
+) -> DbResult<Vec<i64>> {
+    let mut s = Sql::new("SELECT o.id FROM (SELECT opinion_id AS fid FROM opinion_text WHERE ");
+    let query = |s: &mut Sql| {
+        s.push("plainto_tsquery('simple', ")
+            .bind(f.q.join(" "))
+            .push(")");
+        if !place.is_empty() {
+            s.push(" && to_tsquery('simple', ")
+                .bind(place.to_owned())
+                .push(")");
+        }
+    };
+    match probe {
+        Probe::EachRow => s.push("ts_match_vq(search_vector, "),
+        Probe::Index(_) => s.push("search_vector @@ ("),
+    };
+    query(&mut s);
+    s.push(")");
+    s.push(" AND opinion_id > ")
+        .bind(lo)
+        .push(" AND opinion_id <= ")
+        .bind(hi)
+        // OFFSET 0 keeps the matches a separate step, planned without the outer LIMIT.
+        .push(" OFFSET 0) AS f JOIN opinion o ON o.id = f.fid WHERE 1=1");
+    filter_where(&mut s, scope, f, today);
+    s.push(" ORDER BY o.id DESC");
+    if let Probe::Index(Some(n)) = probe {
+        s.push(" LIMIT ").bind(n.max(1));
+    }
+    let rows: Vec<(i64,)> = s.fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// How many items per state a scope holds (to-do counts).
@@ -1869,15 +2033,18 @@ pub async fn counts_by_state(
     s.fetch_all(db).await
 }
 
-/// Looks an opinion up by tracking number and the last four digits of the submitter's phone.
-/// A wrong pair and an unknown number are indistinguishable to the caller.
+/// Looks an opinion up by tracking number and the last four digits of the submitter's phone,
+/// with its body left empty (see [`SELECT_WITHOUT_BODY`]). A wrong pair and an unknown number
+/// are indistinguishable to the caller.
 pub async fn track(
     db: &Db,
     keys: &Keys,
     tracking_no: &str,
     last4: &str,
 ) -> DbResult<Option<Opinion>> {
-    let Some(o) = by_tracking_no(db, tracking_no.trim()).await? else {
+    let mut s = Sql::new(SELECT_WITHOUT_BODY.as_str());
+    s.push(" AND o.tracking_no = ").bind(tracking_no.trim());
+    let Some(o) = s.fetch_optional::<Opinion>(db).await? else {
         return Ok(None);
     };
     let phone = keys.decrypt(&o.submitter_phone_enc)?;
@@ -1977,7 +2144,7 @@ pub async fn similar_open(
                 .collect::<Vec<_>>()
                 .join(" | ");
             s.push(" AND o.id IN (SELECT opinion_id FROM opinion_text WHERE search_vector @@ to_tsquery('simple', ")
-                .bind(expr)
+                .bind(format!("({expr}) & zs{station_id}"))
                 .push("))");
         }
     }

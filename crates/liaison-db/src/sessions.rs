@@ -3,6 +3,7 @@
 
 use crate::db::{Db, now};
 use crate::error::DbResult;
+use crate::users::User;
 use liaison_core::protect::{Keys, random_token};
 use sqlx::FromRow;
 
@@ -79,20 +80,38 @@ pub enum Lookup {
     Expired,
 }
 
-/// Finds the live session of a token and notes the request time.
+/// A session row joined with its account.
+#[derive(FromRow)]
+struct SessionUser {
+    session_id: i64,
+    session_kind: String,
+    session_csrf_token: String,
+    session_last_seen_at: time::OffsetDateTime,
+    session_expires_at: time::OffsetDateTime,
+    #[sqlx(flatten)]
+    user: User,
+}
+
+/// Finds the live session of a token with its account, and notes the request time.
 pub async fn find(
     db: &Db,
     keys: &Keys,
     token: &str,
     kind: SessionKind,
-) -> DbResult<Result<Session, Lookup>> {
+) -> DbResult<Result<(Session, User), Lookup>> {
     let digest = keys.token_digest(token);
-    let row: Option<Session> = on_db!(db, p => sqlx::query_as(
-        "SELECT id, user_id, kind, csrf_token, last_seen_at, expires_at FROM user_session \
-         WHERE token_digest = $1 AND kind = $2")
+    let row: Option<SessionUser> = on_db!(db, p => sqlx::query_as(crate::users::SELECT_SESSION_USER)
         .bind(&digest).bind(kind.code()).fetch_optional(p).await)?;
-    let Some(s) = row else {
+    let Some(row) = row else {
         return Ok(Err(Lookup::Unknown));
+    };
+    let s = Session {
+        id: row.session_id,
+        user_id: row.user.id,
+        kind: row.session_kind,
+        csrf_token: row.session_csrf_token,
+        last_seen_at: row.session_last_seen_at,
+        expires_at: row.session_expires_at,
     };
     let at = now();
     let idle_over =
@@ -107,7 +126,7 @@ pub async fn find(
         on_db!(db, p => sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE id = $2")
             .bind(at).bind(s.id).execute(p).await.map(|r| r.rows_affected()))?;
     }
-    Ok(Ok(s))
+    Ok(Ok((s, row.user)))
 }
 
 /// Ends a session by its token.

@@ -82,17 +82,46 @@ impl User {
     }
 }
 
-const SELECT_USER: &str = "SELECT u.id, u.username, u.display_name, u.password_hash, u.role, \
-    u.region_id, r.path AS region_path, \
-    COALESCE(r.name, s.name, hu.name, d.name) AS scope_name, \
-    COALESCE(r.code, s.code, hu.code, d.code) AS scope_code, \
-    u.station_id, u.unit_id, u.deputy_id, u.must_change_password, u.locked, \
-    CAST(u.failed_logins AS BIGINT) AS failed_logins, u.locked_until, u.last_login_at \
-    FROM app_user u \
-    LEFT JOIN region r ON r.id = u.region_id \
-    LEFT JOIN station s ON s.id = u.station_id \
-    LEFT JOIN handling_unit hu ON hu.id = u.unit_id \
-    LEFT JOIN deputy d ON d.id = u.deputy_id WHERE 1=1";
+/// The columns of a [`User`] (a macro so that both selects below are one literal each).
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.display_name, u.password_hash, u.role, \
+        u.region_id, r.path AS region_path, \
+        COALESCE(r.name, s.name, hu.name, d.name) AS scope_name, \
+        COALESCE(r.code, s.code, hu.code, d.code) AS scope_code, \
+        u.station_id, u.unit_id, u.deputy_id, u.must_change_password, u.locked, \
+        CAST(u.failed_logins AS BIGINT) AS failed_logins, u.locked_until, u.last_login_at"
+    };
+}
+
+/// The joins that resolve a [`User`]'s scope.
+macro_rules! user_scope_joins {
+    () => {
+        " LEFT JOIN region r ON r.id = u.region_id \
+        LEFT JOIN station s ON s.id = u.station_id \
+        LEFT JOIN handling_unit hu ON hu.id = u.unit_id \
+        LEFT JOIN deputy d ON d.id = u.deputy_id"
+    };
+}
+
+const SELECT_USER: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM app_user u",
+    user_scope_joins!(),
+    " WHERE 1=1"
+);
+
+/// A session and its account in one query: every signed-in request starts with it
+/// (see [`crate::sessions::find`]).
+pub(crate) const SELECT_SESSION_USER: &str = concat!(
+    "SELECT us.id AS session_id, us.kind AS session_kind, us.csrf_token AS session_csrf_token, \
+     us.last_seen_at AS session_last_seen_at, us.expires_at AS session_expires_at, ",
+    user_columns!(),
+    " FROM user_session us JOIN app_user u ON u.id = us.user_id",
+    user_scope_joins!(),
+    " WHERE us.token_digest = $1 AND us.kind = $2"
+);
 
 /// Finds an account by login name.
 pub async fn find_by_username(db: &Db, username: &str) -> DbResult<Option<User>> {

@@ -139,18 +139,15 @@ pub async fn load_user(State(state): State<AppState>, mut req: Request, next: Ne
     let mut auth = None;
     if let Some(token) = token {
         match sessions::find(&state.db, &state.keys, &token, kind).await {
-            Ok(Ok(session)) => match users::get(&state.db, session.user_id).await {
-                Ok(user) if !user.locked => {
-                    auth = Some(Arc::new(Auth {
-                        principal: user.principal(),
-                        user,
-                        csrf: session.csrf_token,
-                        via: kind,
-                    }));
-                }
-                Ok(_) => session_expired = true,
-                Err(e) => tracing::error!(error = %e, "loading the session's user failed"),
-            },
+            Ok(Ok((session, user))) if !user.locked => {
+                auth = Some(Arc::new(Auth {
+                    principal: user.principal(),
+                    user,
+                    csrf: session.csrf_token,
+                    via: kind,
+                }));
+            }
+            Ok(Ok(_)) => session_expired = true,
             Ok(Err(Lookup::Expired)) => session_expired = true,
             Ok(Err(Lookup::Unknown)) => session_expired = kind == SessionKind::Web,
             Err(e) => tracing::error!(error = %e, "session lookup failed"),

@@ -232,17 +232,20 @@ pub async fn deliver_due(state: &AppState, senders: &Senders) -> usize {
             return 0;
         }
     };
+    let mut sent = Vec::with_capacity(due.len());
     for n in &due {
-        let result = match deliver(state, senders, n).await {
-            Ok(()) => notifications::mark_sent(&state.db, n.id).await,
+        match deliver(state, senders, n).await {
+            Ok(()) => sent.push(n.id),
             Err(err) => {
                 tracing::warn!(id = n.id, error = %err, "notification delivery failed; will retry");
-                notifications::mark_failed(&state.db, n, &err).await
+                if let Err(e) = notifications::mark_failed(&state.db, n, &err).await {
+                    tracing::error!(error = %e, "updating the outbox failed");
+                }
             }
-        };
-        if let Err(e) = result {
-            tracing::error!(error = %e, "updating the outbox failed");
         }
+    }
+    if let Err(e) = notifications::mark_sent(&state.db, &sent).await {
+        tracing::error!(error = %e, "updating the outbox failed");
     }
     due.len()
 }

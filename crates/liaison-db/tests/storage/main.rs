@@ -470,7 +470,7 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
 }
 
 async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
-    use liaison_db::opinions::{self, OpinionFilter, TOTAL_CAP};
+    use liaison_db::opinions::{self, OpinionFilter, SEARCH_TOTAL_CAP, TOTAL_CAP};
     let Some((t, keys)) = db(b).await else { return };
     let station = directory::station_by_code(&t.db, "JJ-HM")
         .await
@@ -561,11 +561,9 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
     let here = opinions::list(&t.db, &Scope::Station(station.id), &words)
         .await
         .unwrap();
-    // SQLite counts to the cap; a PostgreSQL search counts the ids it read (a lower bound).
+    // Search totals stop at their own cap (a station search asks the index on both databases).
     assert!(here.total_capped && here.items.len() == 20);
-    if b == Backend::Sqlite {
-        assert_eq!(here.total, TOTAL_CAP);
-    }
+    assert_eq!(here.total, SEARCH_TOTAL_CAP);
     let path = opinions::get(&t.db, seen[0]).await.unwrap().region_path;
     let region = opinions::list(&t.db, &Scope::RegionSubtree(path), &words)
         .await
@@ -578,8 +576,31 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
         assert_eq!(elsewhere.total, 0);
     }
     if b == Backend::Postgres {
-        // PostgreSQL searches windows of ids growing eightfold; tiny windows cross many of
-        // them: every page is the newest matches, without gaps or repeats, counted to the cap.
+        // PostgreSQL tests the newest ids one by one first; a window that fills the page counts
+        // what it read (a lower bound), an exact total asks the index for every match.
+        let few = OpinionFilter {
+            q: vec!["路灯".into()],
+            limit: 2,
+            ..Default::default()
+        };
+        let first = opinions::list_search(&t.db, &scope, &few, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.items.len(), first.total, first.total_capped),
+            (2, 10, true)
+        );
+        assert_eq!(first.items[0].id, seen[0]);
+        let all = OpinionFilter {
+            exact_total: true,
+            ..few.clone()
+        };
+        let counted = opinions::list_search(&t.db, &scope, &all, 10)
+            .await
+            .unwrap();
+        assert_eq!((counted.total, counted.total_capped), (n as i64, false));
+        // A window that does not fill the page hands over to the index: every page is the
+        // newest matches, without gaps or repeats, counted to the cap.
         let mut f = OpinionFilter {
             q: vec!["路灯".into()],
             limit: 50,

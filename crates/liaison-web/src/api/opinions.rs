@@ -270,8 +270,9 @@ pub async fn tracked_view(
         t.follow_up_refusal = refusal.unwrap_or_default().to_owned();
         return Ok(t);
     }
-    let timeline = opinions::timeline(&state.db, o.id)
-        .await?
+    let record = opinions::tracking_record(&state.db, o.id).await?;
+    let timeline = record
+        .timeline
         .into_iter()
         .map(|e| PublicEvent {
             at_local: local_minutes(&e.at),
@@ -281,8 +282,8 @@ pub async fn tracked_view(
             note: e.public_note,
         })
         .collect();
-    let replies = opinions::replies(&state.db, o.id)
-        .await?
+    let replies = record
+        .replies
         .into_iter()
         .filter(|r| r.status == "approved")
         .map(|r| PublicReply {
@@ -302,7 +303,7 @@ pub async fn tracked_view(
         can_rate: o.state() == OpinionState::FeedbackSent,
         timeline,
         replies,
-        follow_ups: public_follow_ups(liaison_db::follow_ups::list(&state.db, o.id).await?),
+        follow_ups: public_follow_ups(record.follow_ups),
         can_follow_up: refusal.is_none(),
         follow_up_refusal: refusal.unwrap_or_default().to_owned(),
     })
