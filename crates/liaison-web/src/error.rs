@@ -115,6 +115,15 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
+    /// A request body that is not the JSON the endpoint takes (400), saying why.
+    pub fn bad_body(e: impl std::fmt::Display) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("请求体须为 JSON（{e}）"),
+        )
+    }
+
     /// Builds an error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {

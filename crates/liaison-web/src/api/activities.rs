@@ -32,14 +32,6 @@ pub fn rfc3339(t: &OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_body",
-        format!("请求体须为 JSON（{e}）"),
-    )
-}
-
 /// Maps a refused write to an API error with a stable code.
 pub fn act_error(e: ActError) -> ApiError {
     match e {
@@ -899,7 +891,7 @@ pub async fn create(
     body: Result<Json<ActivityBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     user.require(ORGANISER_ROLES)?;
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let (station, input) = check_activity(&state, p, &b.raw())
         .await?
@@ -949,7 +941,7 @@ pub async fn update(
     Path(id): Path<i64>,
     body: Result<Json<ActivityBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<EditResult>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let (a, actors) = load_visible(&state, p, id).await?;
     if actors.is_empty() {
@@ -1153,7 +1145,7 @@ pub async fn act(
     Path(id): Path<i64>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     // The public steps first: they need no account.
     match (b.action.as_str(), &user) {
         ("signup", _) => {

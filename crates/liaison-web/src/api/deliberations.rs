@@ -24,14 +24,6 @@ use liaison_db::directory;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_body",
-        format!("请求体须为 JSON（{e}）"),
-    )
-}
-
 /// A topic as typed.
 #[derive(Deserialize, ToSchema, Default, Clone)]
 pub struct DeliberationBody {
@@ -360,7 +352,7 @@ pub async fn create(
     body: Result<Json<DeliberationBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     user.require(crate::api::activities::ORGANISER_ROLES)?;
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let new = check_deliberation(&state, p, &b)
         .await?
@@ -490,7 +482,7 @@ pub async fn act(
     Path(id): Path<i64>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<DeliberationDetail>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let (d, staff) = load_visible(&state, p, id).await?;
     let actor = user.ctx.actor();

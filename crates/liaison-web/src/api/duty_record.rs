@@ -294,13 +294,7 @@ pub async fn declare(
     Path(id): Path<i64>,
     body: Result<Json<DeclarationBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     deputy_for(&state, p, id).await?;
     if p.role != Role::Deputy || p.deputy_id != Some(id) {
@@ -346,13 +340,7 @@ pub async fn review(
     Path((id, entry_id)): Path<(i64, i64)>,
     body: Result<Json<ReviewBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<DutyEntryView>> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     deputy_for(&state, p, id).await?;
     let entry = duty_record::get(&state.db, &duty_record::read_scope(p), entry_id).await?;

@@ -84,13 +84,7 @@ pub async fn create_opinion(
     headers: HeaderMap,
     body: Result<Json<NewOpinionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -359,13 +353,7 @@ pub async fn rate(
     if state.limits.public_write.check_key(&ctx.ip).is_err() {
         return Err(ApiError::too_many());
     }
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
         .await?
         .ok_or_else(not_tracked)?;
@@ -437,13 +425,7 @@ pub async fn follow_up(
     if state.limits.public_write.check_key(&ctx.ip).is_err() {
         return Err(ApiError::too_many());
     }
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
         .await?
         .ok_or_else(not_tracked)?;
@@ -1053,13 +1035,7 @@ pub async fn act(
     Path(id): Path<i64>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<OpinionDetail>> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let (action, input) = action_input(&b)?;
     // Existence and visibility first, so a stranger learns nothing.
     detail_for(&state, &user.auth.principal, id).await?;
@@ -1096,13 +1072,7 @@ pub async fn answer_follow_up(
     Path((id, follow_up_id)): Path<(i64, i64)>,
     body: Result<Json<FollowUpAnswerBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<OpinionDetail>> {
-    let Json(b) = body.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("请求体须为 JSON（{e}）"),
-        )
-    })?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     // Existence and visibility first, so a stranger learns nothing.
     detail_for(&state, &user.auth.principal, id).await?;
     let answer =

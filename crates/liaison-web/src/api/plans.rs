@@ -19,14 +19,6 @@ use liaison_db::activities::{self, ActError, ActivitySummary, Plan};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_body",
-        format!("请求体须为 JSON（{e}）"),
-    )
-}
-
 /// Checks a new plan's year and title (shared with the workbench).
 pub fn check_plan(year: Option<i64>, title: &str) -> Result<(i64, String), Vec<FieldError>> {
     let mut errs = Vec::new();
@@ -383,7 +375,7 @@ pub async fn create(
     body: Result<Json<NewPlanBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     user.require(&[Role::StationStaff])?;
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let Some(station_id) = p.station_id else {
         return Err(ApiError::forbidden("账号未绑定联络站"));
@@ -452,7 +444,7 @@ pub async fn add_item(
     Path(id): Path<i64>,
     body: Result<Json<NewItemBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     own_plan(&state, &user, id).await?;
     let item =
         check_plan_item(b.month, &b.kind, &b.theme, &b.note).map_err(ApiError::validation)?;

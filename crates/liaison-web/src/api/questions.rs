@@ -21,14 +21,6 @@ use liaison_db::deliberations::{self, Question, QuestionWindow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-fn bad_body(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_body",
-        format!("请求体须为 JSON（{e}）"),
-    )
-}
-
 fn today() -> time::Date {
     activity::china_date(liaison_db::db::now())
 }
@@ -324,7 +316,7 @@ pub async fn ask(
     if state.limits.public_write.check_key(&ctx.ip).is_err() {
         return Err(ApiError::too_many());
     }
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let w = deliberations::window(&state.db, id).await?;
     if w.opens_on > today() {
         return Err(ApiError::not_found());
@@ -409,7 +401,7 @@ pub async fn act(
     Path((id, qid)): Path<(i64, i64)>,
     body: Result<Json<QuestionActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<WindowDetail>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     let (_, moderator, _) = window_for(&state, p, id).await?;
     let q = deliberations::question(&state.db, qid).await?;

@@ -30,14 +30,6 @@ pub fn rfc3339(t: &time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn bad_body(e: axum::extract::rejection::JsonRejection) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_body",
-        format!("请求体须为 JSON（{e}）"),
-    )
-}
-
 /// A new draft.
 #[derive(Deserialize, ToSchema, Default)]
 pub struct NewSuggestionBody {
@@ -101,7 +93,7 @@ pub async fn create(
     user: ApiUser,
     body: Result<Json<NewSuggestionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     user.require(&[Role::Deputy])?;
     let p = &user.auth.principal;
     let deputy_id = p
@@ -644,7 +636,7 @@ pub async fn update(
     Path(id): Path<i64>,
     body: Result<Json<DraftBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SuggestionDetail>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     detail_for(&state, p, id).await?;
     let (title, text, category) =
@@ -683,7 +675,7 @@ pub async fn supplement(
     Path(id): Path<i64>,
     body: Result<Json<SupplementBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SuggestionDetail>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;
     detail_for(&state, p, id).await?;
     let content = validate::required_text("content", "补充材料", &b.content, suggestions::TEXT_MAX)
@@ -864,7 +856,7 @@ pub async fn act(
     Path(id): Path<i64>,
     body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SuggestionDetail>> {
-    let Json(b) = body.map_err(bad_body)?;
+    let Json(b) = body.map_err(ApiError::bad_body)?;
     let (action, input) = action_input(&state, &b).await?;
     let p = &user.auth.principal;
     take_action(&state, p, &user.ctx.actor(), id, action, &input)
