@@ -365,6 +365,26 @@ async fn track_page(
     render(&page)
 }
 
+/// What the tracking page's forms (rating, follow-up question) do first: the rate limit, the
+/// page with what was typed, and the item when the number and the digits match — else the page
+/// already says so.
+async fn tracked_for_form(
+    state: &AppState,
+    ctx: &RequestCtx,
+    no: &str,
+    last4: &str,
+) -> Result<(TrackPage, Option<opinions::Opinion>), PageError> {
+    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        return Err(PageError::TooMany);
+    }
+    let mut page = track_page_with(ctx, no, last4);
+    let found = opinions::track(&state.db, &state.keys, no, last4.trim()).await?;
+    if found.is_none() {
+        page.error = Some("未找到该事项：请核对受理编号和手机号后四位。".into());
+    }
+    Ok((page, found))
+}
+
 #[derive(Deserialize)]
 struct RateForm {
     tracking_no: String,
@@ -380,14 +400,8 @@ async fn rate_page(
     ctx: RequestCtx,
     CsrfForm(f): CsrfForm<RateForm>,
 ) -> PageResult {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
-        return Err(PageError::TooMany);
-    }
-    let mut page = track_page_with(&ctx, &f.tracking_no, &f.phone_last4);
-    let Some(o) =
-        opinions::track(&state.db, &state.keys, &f.tracking_no, f.phone_last4.trim()).await?
-    else {
-        page.error = Some("未找到该事项：请核对受理编号和手机号后四位。".into());
+    let (mut page, found) = tracked_for_form(&state, &ctx, &f.tracking_no, &f.phone_last4).await?;
+    let Some(o) = found else {
         return render(&page);
     };
     let rating = f.rating.as_deref().and_then(Satisfaction::parse);
@@ -444,14 +458,8 @@ async fn follow_up_page(
     ctx: RequestCtx,
     CsrfForm(f): CsrfForm<FollowUpForm>,
 ) -> PageResult {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
-        return Err(PageError::TooMany);
-    }
-    let mut page = track_page_with(&ctx, &f.tracking_no, &f.phone_last4);
-    let Some(o) =
-        opinions::track(&state.db, &state.keys, &f.tracking_no, f.phone_last4.trim()).await?
-    else {
-        page.error = Some("未找到该事项：请核对受理编号和手机号后四位。".into());
+    let (mut page, found) = tracked_for_form(&state, &ctx, &f.tracking_no, &f.phone_last4).await?;
+    let Some(o) = found else {
         return render(&page);
     };
     match liaison_core::follow_up::question(&f.content) {
