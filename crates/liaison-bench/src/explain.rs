@@ -461,6 +461,58 @@ pub async fn product(url: &str, runs: usize, only: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// Times `liaison_db::opinions::list` for `n` searches per kind of place (the city, a random
+/// county, a random station with its points), words drawn as the load draws them, one request
+/// at a time, and prints each kind's percentiles.
+pub async fn searches(url: &str, corpus: &crate::corpus::Corpus, n: usize) -> Result<()> {
+    use liaison_core::scope::Scope as S;
+    use rand::{SeedableRng, seq::IndexedRandom};
+    let db = liaison_db::Db::connect(&liaison_db::ConnectOptions {
+        url: url.to_owned(),
+        max_connections: 1,
+        create_if_missing: false,
+    })
+    .await?;
+    let store = crate::store::Store::connect(url, 1).await?;
+    let (counties, stations) = store.search_places().await?;
+    store.close().await;
+    let city = "/1/2/".to_owned();
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
+    let queries: Vec<String> = (0..n).map(|_| corpus.query(&mut rng)).collect();
+    println!("| place | searches | mean ms | p50 ms | p95 ms | max ms | slowest |");
+    println!("|---|---|---|---|---|---|---|");
+    for kind in ["city", "county", "station"] {
+        let mut times = Vec::new();
+        for q in &queries {
+            let scope = match kind {
+                "city" => S::RegionSubtree(city.clone()),
+                "county" => S::RegionSubtree(counties.choose(&mut rng).expect("counties").clone()),
+                _ => S::Station(*stations.choose(&mut rng).expect("stations")),
+            };
+            let filter = liaison_db::opinions::OpinionFilter {
+                q: q.split(' ').map(str::to_owned).collect(),
+                limit: 20,
+                ..Default::default()
+            };
+            let t = Instant::now();
+            liaison_db::opinions::list(&db, &scope, &filter).await?;
+            times.push((t.elapsed().as_secs_f64() * 1000.0, q.clone()));
+        }
+        times.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)].0;
+        let (worst, worst_q) = times.last().expect("searches").clone();
+        let mean = times.iter().map(|t| t.0).sum::<f64>() / times.len() as f64;
+        println!(
+            "| {kind} | {} | {mean:.1} | {:.1} | {:.1} | {worst:.1} | {worst_q} |",
+            times.len(),
+            at(0.5),
+            at(0.95),
+        );
+    }
+    db.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

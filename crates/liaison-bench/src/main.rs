@@ -151,6 +151,14 @@ enum Command {
         /// Only cases whose label contains this.
         #[arg(long)]
         only: Option<String>,
+        /// With `--product`: time this many searches instead, words drawn as the load draws
+        /// them, each in the city, a random county and a random station, and print the
+        /// percentiles of each (one request at a time: the cost, not the queueing).
+        #[arg(long, default_value_t = 0, requires = "product")]
+        searches: usize,
+        /// Corpus for `--searches`.
+        #[arg(long, default_value = "/work/shared/data/gov-messages")]
+        corpus: PathBuf,
     },
     /// Print a process's resident memory (VmRSS, VmHWM), once or every second for a while.
     Rss {
@@ -492,7 +500,13 @@ fn main() -> Result<()> {
             product,
             runs,
             only,
+            searches,
+            corpus,
         } => rt.block_on(async {
+            if searches > 0 {
+                let corpus = corpus::Corpus::load(&corpus)?;
+                return explain::searches(&database_url, &corpus, searches).await;
+            }
             if product {
                 return explain::product(&database_url, runs.min(50), only.as_deref()).await;
             }

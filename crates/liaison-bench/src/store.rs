@@ -234,7 +234,8 @@ impl Store {
                     .bind(id)
                     .bind(&r.body)
                     .bind(&r.search_text)
-                    .bind(liaison_db::opinions::fts_scope_tokens(
+                    .bind(liaison_db::opinions::pg_scope_tokens(
+                        id,
                         r.station_id,
                         &r.region_path,
                     ))
@@ -244,6 +245,31 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The places searches are narrowed to: the county region paths under the city
+    /// (`/1/2/`) and the active stations.
+    pub async fn search_places(&self) -> Result<(Vec<String>, Vec<i64>)> {
+        const COUNTIES: &str = "SELECT path FROM region WHERE parent_id = \
+            (SELECT id FROM region WHERE path = '/1/2/') ORDER BY id";
+        const STATIONS: &str = "SELECT id FROM station WHERE active = TRUE ORDER BY id";
+        let (counties, stations): (Vec<(String,)>, Vec<(i64,)>) = match self {
+            Store::Sqlite(p) => (
+                sqlx::query_as(COUNTIES).fetch_all(p).await?,
+                sqlx::query_as(STATIONS).fetch_all(p).await?,
+            ),
+            Store::Postgres(p) => (
+                sqlx::query_as(COUNTIES).fetch_all(p).await?,
+                sqlx::query_as(STATIONS).fetch_all(p).await?,
+            ),
+        };
+        if counties.is_empty() || stations.is_empty() {
+            bail!("数据库中没有区县或联络站：请先运行 `liaison demo` 载入演示组织");
+        }
+        Ok((
+            counties.into_iter().map(|r| r.0).collect(),
+            stations.into_iter().map(|r| r.0).collect(),
+        ))
     }
 
     /// Closes the pool.
@@ -708,7 +734,7 @@ async fn pg_batch(c: &mut PgConnection, rows: &[Row]) -> Result<()> {
                 &r.closed_at,
             ],
         );
-        let place = liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path);
+        let place = liaison_db::opinions::pg_scope_tokens(r.id, r.station_id, &r.region_path);
         line(&mut texts, &[&r.id, &r.body, &r.search_text, &place]);
         for e in &r.events {
             line(

@@ -836,7 +836,7 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
                 new.search_text.clone().into(),
             ];
             if postgres {
-                row.push(fts_scope_tokens(new.station_id, region_path).into());
+                row.push(pg_scope_tokens(*id, new.station_id, region_path).into());
             }
             s.bind_row(i == 0, row);
         }
@@ -870,6 +870,18 @@ pub fn fts_scope_tokens(station_id: i64, region_path: &str) -> String {
         out.push_str(id);
     }
     out
+}
+
+/// PostgreSQL's `opinion_text.scope_tokens`: the place tokens of [`fts_scope_tokens`] and the
+/// id's block (`zb<id / SEARCH_BLOCK>`), so that a search can ask GIN for the newest blocks
+/// first (see [`list_search`]). SQLite needs no block token: FTS5 walks its matches newest first
+/// and stops at the page.
+pub fn pg_scope_tokens(id: i64, station_id: i64, region_path: &str) -> String {
+    format!(
+        "{} zb{}",
+        fts_scope_tokens(station_id, region_path),
+        id / SEARCH_BLOCK
+    )
 }
 
 /// The place a search is narrowed to, as tokens of the full-text rows (see
@@ -1808,7 +1820,7 @@ fn start_of_day(d: Date) -> time::OffsetDateTime {
 /// `exact_total`).
 pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
     if db.backend() == crate::Backend::Postgres && !f.q.is_empty() {
-        return list_search(db, scope, f, SEARCH_WINDOW).await;
+        return list_search(db, scope, f).await;
     }
     let today = today();
     let fts = if f.q.is_empty() {
@@ -1895,29 +1907,34 @@ fn page_of(
     }
 }
 
-/// How many of the newest ids a PostgreSQL search tests one by one before it asks the index.
-const SEARCH_WINDOW: i64 = 512;
+/// Ids per block of the PostgreSQL search vectors' `zb<block>` token (see [`pg_scope_tokens`]).
+/// Changing it needs the tokens of stored rows rewritten (migration 0013 wrote them).
+pub const SEARCH_BLOCK: i64 = 4096;
+
+/// How many of the newest blocks a PostgreSQL search asks the index for first (32,768 ids).
+/// Chosen on a million generated items by timing 400 searches per kind of place, one at a
+/// time: against one block then seven, three windows of 1, 3 and 12 blocks, or testing the
+/// newest 512 vectors one by one first, eight blocks at once had the lowest 95th percentile
+/// (9–11 ms) at about the same mean (5–6 ms) (docs/benchmarks.md, fifth pass).
+const FIRST_BLOCKS: i64 = 8;
 
 /// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first: for a word
-/// found in every tenth item it reads a posting list of a hundred thousand entries before the
-/// first row, where a page needs twenty. So a search that is not narrowed to a station first
-/// tests the newest `first_window` items' vectors one by one (a bounded cost, and a common word
-/// fills the page there); only when that does not fill the page does it ask the index, for the
-/// words and the place together (see [`place_tokens`]: the index intersects their posting
-/// lists), which is then a rare word's or a narrow place's small set. The total is exact up to
-/// [`SEARCH_TOTAL_CAP`] when the index was asked, else a lower bound (`total_capped`) counted within the
-/// window, unless `exact_total`.
-/// Public with the window's size so that tests can cross it with a few rows.
-#[doc(hidden)]
-pub async fn list_search(
-    db: &Db,
-    scope: &Scope,
-    f: &OpinionFilter,
-    first_window: i64,
-) -> DbResult<Page<OpinionSummary>> {
+/// found in every tenth item it reads a posting list of a hundred thousand entries, and the
+/// row of every match to sort them, where a page needs twenty. So a search asks the index
+/// twice at most:
+/// 1. for the words, the place (see [`place_tokens`]) and the newest [`FIRST_BLOCKS`] blocks'
+///    tokens together. GIN intersects posting lists led by the rarest, so this costs about
+///    the matches within those blocks, however common the word; a common word fills the page
+///    here;
+/// 2. only if that does not fill the page, for the words and the place in everything older,
+///    which is then a rarer word's or a narrower place's smaller set.
+///
+/// The total is exact up to [`SEARCH_TOTAL_CAP`] when the second step ran, else a lower bound
+/// (`total_capped`) counted in the newest blocks, unless `exact_total`, which asks the index
+/// for everything at once.
+async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
     let today = today();
-    let groups = place_tokens(db, scope, f).await?;
-    let place = place_tsquery(&groups);
+    let place = place_tsquery(&place_tokens(db, scope, f).await?);
     let top = match f.before_id {
         Some(b) => b - 1,
         None => {
@@ -1926,19 +1943,31 @@ pub async fn list_search(
                 .await?
         }
     };
-    // Within a station the newest window holds few of its items: the index is cheaper at once.
-    let narrow = groups.iter().flatten().any(|t| t.starts_with("zs"));
+    // What is still worth reading: a page and one more, and enough to count to the cap.
+    let wanted = |found: usize| SEARCH_TOTAL_CAP.max(f.limit) + 1 - found as i64;
     let mut ids = Vec::new();
+    // Every id above this has been searched.
     let mut searched_down_to = top;
-    if !narrow && !f.exact_total && first_window > 0 {
-        searched_down_to = (top - first_window).max(0);
-        let window = (searched_down_to, top);
-        ids = search_ids(db, scope, f, today, &place, window, Probe::EachRow).await?;
+    if !f.exact_total && top > 0 {
+        let newest = top / SEARCH_BLOCK;
+        let oldest = (newest - FIRST_BLOCKS + 1).max(0);
+        let lo = (oldest * SEARCH_BLOCK - 1).max(0);
+        let blocks: Vec<String> = (oldest..=newest).map(|b| format!("zb{b}")).collect();
+        let window = Window {
+            ids: (lo, top),
+            blocks: Some(blocks.join(" | ")),
+            limit: Some(wanted(0)),
+        };
+        ids = search_ids(db, scope, f, today, &place, window).await?;
+        searched_down_to = lo;
     }
     if ids.len() as i64 <= f.limit && searched_down_to > 0 {
-        let cap = (!f.exact_total).then_some(SEARCH_TOTAL_CAP + 1 - ids.len() as i64);
-        let rest = (0, searched_down_to);
-        ids.extend(search_ids(db, scope, f, today, &place, rest, Probe::Index(cap)).await?);
+        let window = Window {
+            ids: (0, searched_down_to),
+            blocks: None,
+            limit: (!f.exact_total).then(|| wanted(ids.len())),
+        };
+        ids.extend(search_ids(db, scope, f, today, &place, window).await?);
         searched_down_to = 0;
     }
     let n = ids.len() as i64;
@@ -1964,52 +1993,58 @@ pub async fn list_search(
     Ok(page_of(items, f.limit, total, total_capped))
 }
 
-/// How [`search_ids`] finds the matches.
-enum Probe {
-    /// Test each vector of the range in turn: `ts_match_vq` is the `@@` operator spelled as a
-    /// function, which the planner does not match to the GIN index, so the range is read
-    /// through the primary key.
-    EachRow,
-    /// Ask the GIN index for the words and the place; at most this many, newest first.
-    Index(Option<i64>),
+/// Where [`search_ids`] looks.
+struct Window {
+    /// Ids `lo < id <= hi`.
+    ids: (i64, i64),
+    /// The block tokens to ask the index for as well (`zb3 | zb4`), if any.
+    blocks: Option<String>,
+    /// At most this many, newest first.
+    limit: Option<i64>,
 }
 
-/// The ids of the matches of a PostgreSQL search among ids `lo < id <= hi`, newest first.
+/// The ids of the matches of a PostgreSQL search in a window, newest first.
 async fn search_ids(
     db: &Db,
     scope: &Scope,
     f: &OpinionFilter,
     today: Date,
     place: &str,
-    (lo, hi): (i64, i64),
-    probe: Probe,
+    w: Window,
 ) -> DbResult<Vec<i64>> {
-    let mut s = Sql::new("SELECT o.id FROM (SELECT opinion_id AS fid FROM opinion_text WHERE ");
-    let query = |s: &mut Sql| {
-        s.push("plainto_tsquery('simple', ")
-            .bind(f.q.join(" "))
+    // Three steps, each kept apart by OFFSET 0 so that no planner shortcut applies:
+    // 1. the index's matches (`m`);
+    // 2. those in the range, newest first (`f`). Tested inside step 1, the range could tempt
+    //    the planner into reading a narrow range row by row, de-TOASTing every vector;
+    // 3. each one's row tested against the scope and the filters, in that order, until the
+    //    limit. As a plain join the planner, which expects thousands of matches, merges them
+    //    with the whole table read backwards through its primary key (0.26 s where this takes
+    //    8 ms, docs/benchmarks.md, fifth pass).
+    let mut s = Sql::new(
+        "SELECT f.fid FROM (SELECT fid FROM (SELECT opinion_id AS fid FROM opinion_text \
+         WHERE search_vector @@ (plainto_tsquery('simple', ",
+    );
+    s.bind(f.q.join(" ")).push(")");
+    if !place.is_empty() {
+        s.push(" && to_tsquery('simple', ")
+            .bind(place.to_owned())
             .push(")");
-        if !place.is_empty() {
-            s.push(" && to_tsquery('simple', ")
-                .bind(place.to_owned())
-                .push(")");
-        }
-    };
-    match probe {
-        Probe::EachRow => s.push("ts_match_vq(search_vector, "),
-        Probe::Index(_) => s.push("search_vector @@ ("),
-    };
-    query(&mut s);
-    s.push(")");
-    s.push(" AND opinion_id > ")
+    }
+    if let Some(blocks) = w.blocks {
+        s.push(" && to_tsquery('simple', ").bind(blocks).push(")");
+    }
+    let (lo, hi) = w.ids;
+    s.push(") OFFSET 0) AS m WHERE fid > ")
         .bind(lo)
-        .push(" AND opinion_id <= ")
+        .push(" AND fid <= ")
         .bind(hi)
-        // OFFSET 0 keeps the matches a separate step, planned without the outer LIMIT.
-        .push(" OFFSET 0) AS f JOIN opinion o ON o.id = f.fid WHERE 1=1");
+        .push(
+            " ORDER BY fid DESC OFFSET 0) AS f CROSS JOIN LATERAL \
+             (SELECT 1 AS one FROM opinion o WHERE o.id = f.fid",
+        );
     filter_where(&mut s, scope, f, today);
-    s.push(" ORDER BY o.id DESC");
-    if let Probe::Index(Some(n)) = probe {
+    s.push(" OFFSET 0) AS o ORDER BY f.fid DESC");
+    if let Some(n) = w.limit {
         s.push(" LIMIT ").bind(n.max(1));
     }
     let rows: Vec<(i64,)> = s.fetch_all(db).await?;

@@ -441,3 +441,15 @@ pub async fn age_sessions(db: &Db, at: time::OffsetDateTime) {
     on_db!(db, p => sqlx::query("UPDATE user_session SET last_seen_at = $1").bind(at).execute(p).await.map(|_| ()))
         .expect("age sessions");
 }
+
+/// Makes the next opinion ids on PostgreSQL jump `gap` past the highest stored one, so that a
+/// few test rows span several search blocks (`opinions::SEARCH_BLOCK`). SQLite's ids need no
+/// jump: its search has no blocks.
+pub async fn skip_opinion_ids(db: &Db, gap: i64) {
+    if db.backend() == Backend::Postgres {
+        on_db!(db, p => sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('opinion', 'id'), (SELECT COALESCE(MAX(id), 0) FROM opinion) + $1)")
+            .bind(gap).execute(p).await.map(|_| ()))
+        .expect("skip opinion ids");
+    }
+}
