@@ -139,6 +139,47 @@ fn sqlite_cache_size(connections: u32) -> String {
     format!("-{kib}")
 }
 
+/// How often the checkpointer copies the write-ahead log into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+/// Log pages (4 KiB each) past which the checkpointer waits for readers and writers to let it
+/// restart the log, rather than let it grow (readers search a longer log for every page).
+const WAL_RESTART_PAGES: i64 = 16_384;
+
+/// Copies SQLite's write-ahead log into the database file on a connection of its own, until
+/// the pool closes. SQLite's own automatic checkpoint (off in our pools) runs inside the
+/// commit that crosses 1,000 log pages: under heavy intake every fifth commit took 15 ms
+/// instead of 1, a third of the writer's time (docs/benchmarks.md, fifth pass). A PASSIVE
+/// checkpoint here copies what no reader still needs without waiting for or blocking
+/// anyone, on another core; the next writer then starts the log from the beginning.
+async fn checkpoint_in_background(mut conn: sqlx::SqliteConnection, pool: SqlitePool) {
+    use sqlx::Connection;
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = pool.close_event() => break,
+            _ = tick.tick() => {}
+        }
+        let passive: Result<(i64, i64, i64), _> = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
+            .await;
+        let outcome = match passive {
+            Ok((_, log_pages, _)) if log_pages > WAL_RESTART_PAGES => {
+                sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                    .execute(&mut conn)
+                    .await
+                    .map(|_| ())
+            }
+            other => other.map(|_| ()),
+        };
+        if let Err(e) = outcome {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+        }
+    }
+    let _ = conn.close().await;
+}
+
 impl Db {
     /// Opens a pool on the URL's backend. Fails with a message that says what to check.
     pub async fn connect(opts: &ConnectOptions) -> DbResult<Db> {
@@ -168,8 +209,14 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(30))
-                .pragma("cache_size", sqlite_cache_size(opts.max_connections));
+                .busy_timeout(Duration::from_secs(30));
+            let checkpointer = o
+                .clone()
+                .pragma("cache_size", "-1024")
+                .pragma("wal_autocheckpoint", "0");
+            let o = o
+                .pragma("cache_size", sqlite_cache_size(opts.max_connections))
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
                 .acquire_timeout(Duration::from_secs(30))
@@ -179,6 +226,13 @@ impl Db {
                     url: url.to_owned(),
                     reason: e.to_string(),
                 })?;
+            let checkpointer = sqlx::ConnectOptions::connect(&checkpointer)
+                .await
+                .map_err(|e| DbError::Connect {
+                    url: url.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            tokio::spawn(checkpoint_in_background(checkpointer, pool.clone()));
             Ok(Db::Sqlite(pool))
         } else {
             Err(DbError::Connect {

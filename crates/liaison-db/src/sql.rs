@@ -24,13 +24,17 @@ pub enum Arg {
     Time(time::OffsetDateTime),
     /// Date.
     Date(time::Date),
+    /// Optional date.
+    OptDate(Option<time::Date>),
+    /// Real number.
+    F64(f64),
 }
 
 macro_rules! arg_from {
     ($($t:ty => $v:ident),+) => { $(impl From<$t> for Arg { fn from(x: $t) -> Self { Arg::$v(x) } })+ };
 }
 arg_from!(i64 => I64, Option<i64> => OptI64, String => Text, Option<String> => OptText, bool => Bool,
-    time::OffsetDateTime => Time, time::Date => Date);
+    time::OffsetDateTime => Time, time::Date => Date, Option<time::Date> => OptDate, f64 => F64);
 impl From<&str> for Arg {
     fn from(x: &str) -> Self {
         Arg::Text(x.to_owned())
@@ -224,6 +228,23 @@ impl Sql {
         }))
     }
 
+    /// Runs the query inside a transaction and maps every row.
+    pub async fn fetch_all_tx<T>(&self, tx: &mut Tx) -> DbResult<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_tx!(tx, t => {
+            let mut q = sqlx::query_as::<_, T>(AssertSqlSafe(self.text.clone()));
+            for a in &self.args {
+                q = bind_arg!(q, a);
+            }
+            q.fetch_all(t).await?
+        }))
+    }
+
     /// Runs a `SELECT COUNT(*)`-style query returning one integer, inside a transaction.
     pub async fn fetch_count_tx(&self, tx: &mut Tx) -> DbResult<i64> {
         Ok(on_tx!(tx, t => {
@@ -257,6 +278,8 @@ macro_rules! bind_arg {
             Arg::Bool(v) => $q.bind(*v),
             Arg::Time(v) => $q.bind(*v),
             Arg::Date(v) => $q.bind(*v),
+            Arg::OptDate(v) => $q.bind(*v),
+            Arg::F64(v) => $q.bind(*v),
         }
     };
 }
