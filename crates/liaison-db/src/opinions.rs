@@ -1822,7 +1822,7 @@ fn from_where(
                 // Lists with words go through `list_search` on PostgreSQL; this is the plain
                 // form for any other caller.
                 s.push(" FROM (SELECT opinion_id AS fid FROM opinion_text WHERE search_vector @@ plainto_tsquery('simple', ")
-                    .bind(f.q.join(" "))
+                    .bind(pg_words(&f.q))
                     .push(") OFFSET 0) AS f JOIN opinion o ON o.id = f.fid");
             }
         }
@@ -1835,11 +1835,48 @@ fn from_where(
     filter_where(s, scope, f, today);
 }
 
+/// The FTS5 query of search words: every word must match.
 fn fts_expr(q: &[String]) -> String {
-    q.iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" ")
+    q.iter().map(|t| fts_word(t)).collect::<Vec<_>>().join(" ")
+}
+
+/// The pieces of a search word that the indexes hold as tokens: both split at whatever is
+/// not a letter or digit (`A-3栋` → `A`, `3栋`). A word's pieces are all required, on both
+/// databases.
+fn word_pieces(t: &str) -> impl Iterator<Item = &str> {
+    t.split(|c: char| !c.is_alphanumeric())
+        .filter(|p| !p.is_empty())
+}
+
+/// The search words for PostgreSQL's `plainto_tsquery` (every token required), split as
+/// [`word_pieces`] splits them: its parser would otherwise keep `路灯-不亮` as one token of its
+/// own, which the stored vectors (from `segment_for_index`) never hold.
+/// A word without pieces asks for `zs0`, as in [`fts_word`]: an empty query would match
+/// every row of the place.
+fn pg_words(q: &[String]) -> String {
+    let mut words = Vec::new();
+    for t in q {
+        let before = words.len();
+        words.extend(word_pieces(t));
+        if words.len() == before {
+            words.push("zs0");
+        }
+    }
+    words.join(" ")
+}
+
+/// One search word as an FTS5 query: the word as a token, or, when the tokenizer would split
+/// it, its pieces, all required (see [`word_pieces`]) — as on PostgreSQL, and not the phrase
+/// that a quoted `a-b` would be.
+fn fts_word(t: &str) -> String {
+    let pieces: Vec<String> = word_pieces(t).map(|p| format!("\"{p}\"")).collect();
+    match pieces.len() {
+        // Nothing the index could hold: the place token of a station that does not exist (as
+        // in `place_tokens`), which no row has.
+        0 => "\"zs0\"".to_owned(),
+        1 => pieces.into_iter().next().expect("one piece"),
+        _ => format!("({})", pieces.join(" ")),
+    }
 }
 
 fn filter_where(s: &mut Sql, scope: &Scope, f: &OpinionFilter, today: Date) {
@@ -2117,7 +2154,7 @@ async fn search_ids(
         "SELECT f.fid FROM (SELECT fid FROM (SELECT opinion_id AS fid FROM opinion_text \
          WHERE search_vector @@ (plainto_tsquery('simple', ",
     );
-    s.bind(f.q.join(" ")).push(")");
+    s.bind(pg_words(&f.q)).push(")");
     if !place.is_empty() {
         s.push(" && to_tsquery('simple', ")
             .bind(place.to_owned())
@@ -2257,7 +2294,7 @@ pub async fn similar_open(
         crate::Backend::Sqlite => {
             let expr = any
                 .iter()
-                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                .map(|t| fts_word(t))
                 .collect::<Vec<_>>()
                 .join(" OR ");
             s.push(" AND o.id IN (SELECT rowid FROM opinion_fts WHERE opinion_fts MATCH ")
@@ -2482,4 +2519,20 @@ pub async fn category_corrections(db: &Db, limit: i64) -> DbResult<Vec<(String, 
     );
     s.bind(limit);
     s.fetch_all(db).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_word;
+
+    #[test]
+    fn search_words_become_the_tokens_the_index_holds() {
+        assert_eq!(fts_word("路灯"), "\"路灯\"");
+        assert_eq!(fts_word("第7"), "\"第7\"");
+        // Split as the tokenizer splits, all pieces required; quotes cannot get through.
+        assert_eq!(fts_word("A-3栋"), "(\"A\" \"3栋\")");
+        assert_eq!(fts_word("a\"b"), "(\"a\" \"b\")");
+        // Punctuation alone asks for a token no row has.
+        assert_eq!(fts_word("——"), "\"zs0\"");
+    }
 }

@@ -521,6 +521,21 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
     .await
     .unwrap();
     assert_eq!((exact.total, exact.total_capped), (n as i64, false));
+    // Words the tokenizer splits, or punctuation alone, are asked safely: no error.
+    for q in ["路灯-不亮", "\"路灯\"", "——"] {
+        let page = opinions::list(
+            &t.db,
+            &scope,
+            &OpinionFilter {
+                q: vec![q.into()],
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.items.is_empty(), q == "——", "{q}");
+    }
     // A small result is counted from the page itself.
     let one = opinions::list(
         &t.db,
