@@ -1006,11 +1006,9 @@ async fn place_tokens(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Vec
         groups.push(group);
     }
     for path in regions {
-        // The last id of the path; a path that is not a chain of ids adds no token.
-        if let Some(last) = path.split('/').rfind(|p| !p.is_empty())
-            && last.bytes().all(|b| b.is_ascii_digit())
-        {
-            groups.push(vec![format!("zr{last}")]);
+        // A path that is not a chain of ids adds no token.
+        if let Some(token) = region_token(path) {
+            groups.push(vec![token]);
         }
     }
     Ok(groups)
@@ -1021,27 +1019,25 @@ async fn place_tokens(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Vec
 /// of ids, and nothing but words and place narrows the list. Then the FTS matches alone are
 /// the list's rows.
 fn place_is_in_the_index(scope: &Scope, f: &OpinionFilter) -> bool {
-    let path_is_ids = |p: &str| {
-        p.split('/')
-            .rfind(|x| !x.is_empty())
-            .is_some_and(|last| last.bytes().all(|b| b.is_ascii_digit()))
-    };
     let scope_ok = match scope {
         Scope::Everything | Scope::Station(_) => true,
-        Scope::RegionSubtree(p) => path_is_ids(p),
+        Scope::RegionSubtree(p) => region_token(p).is_some(),
         _ => false,
     };
     scope_ok
-        && f.region_path.as_deref().is_none_or(path_is_ids)
-        && f.states.is_empty()
-        && !f.overdue
-        && f.due_within_days.is_none()
-        && f.category.is_none()
-        && f.unit_id.is_none()
-        && f.deputy_id.is_none()
-        && f.created_from.is_none()
-        && f.created_to.is_none()
-        && !f.open_follow_ups
+        && f.region_path
+            .as_deref()
+            .is_none_or(|p| region_token(p).is_some())
+        && f.only_words_and_place()
+}
+
+/// The full-text token of a region path (`/1/2/39/` → `zr39`, see [`fts_scope_tokens`]); none
+/// for a path that is not a chain of ids.
+fn region_token(path: &str) -> Option<String> {
+    path.split('/')
+        .rfind(|p| !p.is_empty())
+        .filter(|last| last.bytes().all(|b| b.is_ascii_digit()))
+        .map(|last| format!("zr{last}"))
 }
 
 /// The FTS5 query of a SQLite list: the words and the place (see [`place_tokens`]).
@@ -1756,11 +1752,16 @@ impl OpinionFilter {
     /// No condition that narrows a list to a working set (state, deadline, category, dates,
     /// one station, unit or deputy): the list of everything in a scope.
     fn is_broad(&self) -> bool {
+        self.station_id.is_none() && self.only_words_and_place()
+    }
+
+    /// Nothing narrows the list but its words and its place (a station or region filter): no
+    /// state, deadline, category, dates, unit or deputy.
+    fn only_words_and_place(&self) -> bool {
         self.states.is_empty()
             && !self.overdue
             && self.due_within_days.is_none()
             && self.category.is_none()
-            && self.station_id.is_none()
             && self.unit_id.is_none()
             && self.deputy_id.is_none()
             && self.created_from.is_none()
