@@ -621,7 +621,7 @@ struct NewRow<'a> {
 }
 
 impl NewRow<'_> {
-    /// The values of its `INSERT`, in the column order of [`create_together`].
+    /// The values of its `INSERT`, in the column order of [`insert_rows`].
     fn values(&self, keys: &Keys, new: &NewOpinion) -> Vec<Arg> {
         let (due_kind, due_on, reply_due_on) = self.due;
         vec![
@@ -652,6 +652,35 @@ impl NewRow<'_> {
             new.activity_id.into(),
         ]
     }
+}
+
+/// Inserts the rows of a batch in one statement and sets the `id` of each row inserted. A row
+/// that clashes (its tracking number, or its idempotency key) is left without one: `ON CONFLICT
+/// DO NOTHING` skips it instead of aborting the transaction.
+async fn insert_rows(
+    tx: &mut Tx,
+    keys: &Keys,
+    items: &[(&Actor, &NewOpinion)],
+    rows: &mut [NewRow<'_>],
+) -> DbResult<()> {
+    let mut s = Sql::new(
+        "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, \
+         place, category_suggested, category_confidence, urgency, submitter_name_enc, \
+         submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
+         entered_by, idempotency_key, due_kind, due_on, reply_due_on, created_at, updated_at, \
+         activity_id) VALUES ",
+    );
+    for (j, r) in rows.iter().enumerate() {
+        s.bind_row(j == 0, r.values(keys, items[r.index].1));
+    }
+    s.push(" ON CONFLICT DO NOTHING RETURNING id, tracking_no");
+    let inserted: Vec<(i64, String)> = s.fetch_all_tx(tx).await?;
+    let by_no: std::collections::HashMap<String, i64> =
+        inserted.into_iter().map(|(id, no)| (no, id)).collect();
+    for r in rows {
+        r.id = by_no.get(&r.no).copied();
+    }
+    Ok(())
 }
 
 /// What [`create_batch`] does in one transaction. Errors of single submissions that need no
@@ -763,35 +792,17 @@ async fn create_together(
     // this batch — inserts nothing for that row instead of aborting the transaction; those
     // rows go through the loop below.
     for chunk in rows.chunks_mut(32) {
-        let mut s = Sql::new(
-            "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, title, \
-             place, category_suggested, category_confidence, urgency, submitter_name_enc, \
-             submitter_phone_enc, submitter_phone_idx, anonymous, confidential, publishable, state, \
-             entered_by, idempotency_key, due_kind, due_on, reply_due_on, created_at, updated_at, \
-             activity_id) VALUES ",
-        );
-        for (j, r) in chunk.iter().enumerate() {
-            let new = items[r.index].1;
-            s.bind_row(j == 0, r.values(keys, new));
-        }
-        s.push(" ON CONFLICT DO NOTHING RETURNING id, tracking_no");
-        let inserted: Vec<(i64, String)> = s.fetch_all_tx(&mut tx).await?;
-        let by_no: HashMap<String, i64> = inserted.into_iter().map(|(id, no)| (no, id)).collect();
-        for r in chunk.iter_mut() {
-            r.id = by_no.get(&r.no).copied();
-        }
+        insert_rows(&mut tx, keys, items, chunk).await?;
     }
     for r in rows.iter_mut().filter(|r| r.id.is_none()) {
         let new = items[r.index].1;
-        // Ok: inserted as (id, tracking number); Err: the same key committed meanwhile.
-        let mut outcome: Option<Result<(i64, String), Created>> = None;
         for _ in 0..8 {
             if let Some(key) = &new.idempotency_key {
                 let row: Option<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
                     "SELECT id, tracking_no FROM opinion WHERE idempotency_key = $1")
                     .bind(key).fetch_optional(t).await)?;
                 if let Some((id, tracking_no)) = row {
-                    outcome = Some(Err(Created {
+                    results[r.index] = Some(Ok(Created {
                         id,
                         tracking_no,
                         replayed: true,
@@ -800,27 +811,13 @@ async fn create_together(
                 }
             }
             r.no = tracking_no(rules.today);
-            let mut s = Sql::new(
-                "INSERT INTO opinion (tracking_no, station_id, deputy_id, region_path, channel, \
-                 title, place, category_suggested, category_confidence, urgency, \
-                 submitter_name_enc, submitter_phone_enc, submitter_phone_idx, anonymous, \
-                 confidential, publishable, state, entered_by, idempotency_key, due_kind, due_on, \
-                 reply_due_on, created_at, updated_at, activity_id) VALUES ",
-            );
-            s.bind_row(true, r.values(keys, new));
-            s.push(" ON CONFLICT DO NOTHING RETURNING id, tracking_no");
-            let row: Vec<(i64, String)> = s.fetch_all_tx(&mut tx).await?;
-            if let Some((id, no)) = row.into_iter().next() {
-                outcome = Some(Ok((id, no)));
+            insert_rows(&mut tx, keys, items, std::slice::from_mut(r)).await?;
+            if r.id.is_some() {
                 break;
             }
         }
-        match outcome {
-            Some(Ok((id, _))) => r.id = Some(id),
-            Some(Err(earlier)) => results[r.index] = Some(Ok(earlier)),
-            None => {
-                results[r.index] = Some(Err(DbError::Invalid("无法生成受理编号，请重试".into())))
-            }
+        if r.id.is_none() && results[r.index].is_none() {
+            results[r.index] = Some(Err(DbError::Invalid("无法生成受理编号，请重试".into())));
         }
     }
     for r in &rows {
