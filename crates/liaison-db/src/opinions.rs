@@ -1984,32 +1984,52 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
     } else {
         fts_match(db, scope, f).await?
     };
-    let mut s = Sql::new(SUMMARY_SELECT);
-    if f.q.is_empty() {
+    let items: Vec<OpinionSummary> = if f.q.is_empty() {
         // The page's ids first, then its rows: the ids of a filtered list come from a covering
         // index, and sorting them needs no row. Selected in one step, both planners read every
         // matching row before sorting (two thousand random row reads for a county hub's items
         // in hand, where the page shows twenty).
-        s.push(" FROM opinion o")
-            .push(SUMMARY_JOINS)
-            .push(" AND o.id IN (SELECT o.id");
-        from_where(&mut s, false, db.backend(), scope, f, today, &fts);
-        if let Some(b) = f.before_id {
-            s.push(" AND o.id < ").bind(b);
+        let page_ids = |s: &mut Sql| {
+            s.push("SELECT o.id");
+            from_where(s, false, db.backend(), scope, f, today, &fts);
+            if let Some(b) = f.before_id {
+                s.push(" AND o.id < ").bind(b);
+            }
+            s.push(" ORDER BY o.id DESC LIMIT ").bind(f.limit + 1);
+        };
+        match db.backend() {
+            crate::Backend::Sqlite => {
+                let mut s = Sql::new(SUMMARY_SELECT);
+                s.push(" FROM opinion o")
+                    .push(SUMMARY_JOINS)
+                    .push(" AND o.id IN (");
+                page_ids(&mut s);
+                s.push(") ORDER BY o.id DESC");
+                s.fetch_all(db).await?
+            }
+            crate::Backend::Postgres => {
+                // Two statements: PostgreSQL plans a statement afresh for every set of
+                // values that can change its plan, and planning the page in one statement
+                // (the table twice and three joins) took 1.4 ms, more than running it
+                // (docs/benchmarks.md, sixth pass). The ids' query is small to plan; the rows'
+                // query has one text for every page, planned once per connection.
+                let mut s = Sql::new("");
+                page_ids(&mut s);
+                let ids: Vec<(i64,)> = s.fetch_all(db).await?;
+                summaries_of(db, ids.into_iter().map(|(id,)| id)).await?
+            }
         }
-        s.push(" ORDER BY o.id DESC LIMIT ")
-            .bind(f.limit + 1)
-            .push(") ORDER BY o.id DESC");
     } else {
         // From the FTS index, ordered by its rowid so that SQLite walks the matches newest
         // first and stops after the page.
+        let mut s = Sql::new(SUMMARY_SELECT);
         from_where(&mut s, true, db.backend(), scope, f, today, &fts);
         if let Some(b) = f.before_id {
             s.push(" AND f.fid < ").bind(b);
         }
         s.push(" ORDER BY f.fid DESC LIMIT ").bind(f.limit + 1);
-    }
-    let items: Vec<OpinionSummary> = s.fetch_all(db).await?;
+        s.fetch_all(db).await?
+    };
     let full = items.len() as i64 > f.limit;
     let (total, total_capped) = if !full && f.before_id.is_none() {
         // The first page holds every match: it is the count.
@@ -2142,18 +2162,28 @@ async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page
         (n, false)
     };
     ids.truncate(f.limit as usize + 1);
-    let items = if ids.is_empty() {
-        Vec::new()
-    } else {
-        let mut s = Sql::new(SUMMARY_SELECT);
-        s.push(" FROM opinion o")
-            .push(SUMMARY_JOINS)
-            .push(" AND o.id IN ")
-            .bind_list(ids.iter().copied())
-            .push(" ORDER BY o.id DESC");
-        s.fetch_all(db).await?
-    };
+    let items = summaries_of(db, ids).await?;
     Ok(page_of(items, f.limit, total, total_capped))
+}
+
+/// The list rows of these opinions on PostgreSQL, newest first. The ids are one array value,
+/// so the statement's text is the same for every page and PostgreSQL keeps its plan for the
+/// connection instead of planning the joins again (see [`list`]).
+async fn summaries_of(
+    db: &Db,
+    ids: impl IntoIterator<Item = i64>,
+) -> DbResult<Vec<OpinionSummary>> {
+    let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut s = Sql::new(SUMMARY_SELECT);
+    s.push(" FROM opinion o")
+        .push(SUMMARY_JOINS)
+        .push(" AND o.id = ANY(CAST(")
+        .bind(format!("{{{}}}", ids.join(",")))
+        .push(" AS BIGINT[])) ORDER BY o.id DESC");
+    s.fetch_all(db).await
 }
 
 /// Where [`search_ids`] looks.
