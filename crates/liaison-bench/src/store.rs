@@ -457,6 +457,11 @@ impl Bulk {
                 sqlx::query("VACUUM (ANALYZE)").execute(&mut *c).await?;
             }
             Bulk::Sqlite(c) => {
+                // The one-segment search index that the server's regular merge
+                // (`liaison_db::opinions::tidy_search_index`) keeps, at once.
+                sqlx::query("INSERT INTO opinion_fts (opinion_fts) VALUES ('optimize')")
+                    .execute(&mut *c)
+                    .await?;
                 sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                     .execute(&mut *c)
                     .await?;

@@ -947,6 +947,45 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
     Ok(())
 }
 
+/// Pages (about 4 KB each) that one step of [`tidy_search_index`] merges; one step holds
+/// SQLite's write lock for tens of milliseconds, so submissions wait at most that long.
+const MERGE_PAGES_PER_STEP: i64 = 1000;
+
+/// Merges the segments of SQLite's full-text index into one, a step at a time, until done or
+/// `budget` is spent; returns whether it is done. FTS5 writes every batch as a new segment and
+/// merges them only by fours per level, and a search reads every segment: on a million
+/// opinions 13 segments cost a sixth of a search's time, and merging them took 11 s once
+/// (docs/benchmarks.md, sixth pass). The server runs this at start and every night; a merge
+/// left unfinished is taken up where it stopped. PostgreSQL's GIN index needs nothing of the
+/// kind (vacuum merges its pending list), so there it is done at once.
+pub async fn tidy_search_index(db: &Db, budget: std::time::Duration) -> DbResult<bool> {
+    let Db::Sqlite(pool) = db else {
+        return Ok(true);
+    };
+    let started = std::time::Instant::now();
+    let mut conn = pool.acquire().await?;
+    loop {
+        // A negative number asks FTS5 to merge across levels, as `optimize` does, but only
+        // this many pages per statement; fewer than two changed rows means nothing was left.
+        let before: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO opinion_fts (opinion_fts, rank) VALUES ('merge', $1)")
+            .bind(-MERGE_PAGES_PER_STEP)
+            .execute(&mut *conn)
+            .await?;
+        let after: i64 = sqlx::query_scalar("SELECT total_changes()")
+            .fetch_one(&mut *conn)
+            .await?;
+        if after - before < 2 {
+            return Ok(true);
+        }
+        if started.elapsed() >= budget {
+            return Ok(false);
+        }
+    }
+}
+
 /// The tokens an opinion's full-text entry carries besides its words: its station (`zs<id>`)
 /// and every region of its path (`zr<id>`). A search within a station or region then asks the
 /// index (FTS5 on SQLite, GIN on PostgreSQL) for the words *and* the place, which it answers by

@@ -260,6 +260,31 @@ pub async fn serve(
             }
         }
     });
+    // The SQLite search index is merged back into one segment at start and every night at
+    // three (Beijing time), a minute at most each time and the rest ten minutes later
+    // (liaison_db::opinions::tidy_search_index). Merging rewrites the whole index, so it is
+    // not done more often: the segments of a day's submissions are small.
+    let tidy_db = state.db.clone();
+    let tidier = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        let mut due = true;
+        loop {
+            tick.tick().await;
+            let beijing = time::OffsetDateTime::now_utc().to_offset(time::macros::offset!(+8));
+            // Ten-minute ticks meet the hour six times; the first one starts the night's merge.
+            due |= beijing.hour() == 3 && beijing.minute() < 10;
+            if !due {
+                continue;
+            }
+            let budget = std::time::Duration::from_secs(60);
+            match liaison_db::opinions::tidy_search_index(&tidy_db, budget).await {
+                Ok(done) => due = !done,
+                Err(e) => {
+                    tracing::warn!(error = %e, "merging the search index failed; retrying later")
+                }
+            }
+        }
+    });
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -267,6 +292,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     cleaner.abort();
+    tidier.abort();
     for w in workers {
         w.abort();
     }
