@@ -963,8 +963,10 @@ pub async fn tidy_search_index(db: &Db, budget: std::time::Duration) -> DbResult
         return Ok(true);
     };
     let started = std::time::Instant::now();
-    let mut conn = pool.acquire().await?;
     loop {
+        // The connection goes back to the pool between steps, so that a long merge does not
+        // keep one of the few readers away from requests for its whole length.
+        let mut conn = pool.acquire().await?;
         // A negative number asks FTS5 to merge across levels, as `optimize` does, but only
         // this many pages per statement; fewer than two changed rows means nothing was left.
         let before: i64 = sqlx::query_scalar("SELECT total_changes()")
