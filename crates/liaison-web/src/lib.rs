@@ -277,8 +277,16 @@ pub async fn serve(
                 continue;
             }
             let budget = std::time::Duration::from_secs(60);
+            let started = std::time::Instant::now();
             match liaison_db::opinions::tidy_search_index(&tidy_db, budget).await {
-                Ok(done) => due = !done,
+                Ok(done) => {
+                    due = !done;
+                    tracing::info!(
+                        seconds = started.elapsed().as_secs_f64(),
+                        finished = done,
+                        "search index merged"
+                    );
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "merging the search index failed; retrying later")
                 }
