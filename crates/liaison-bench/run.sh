@@ -61,9 +61,13 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 curl -fs "http://127.0.0.1:$port/healthz" >/dev/null
-# The server's first timer pass (closing unrated items, opening supervision cases) runs at
-# start; let it finish before measuring.
-sleep 20
+# The server's first timer pass (closing unrated items, opening supervision cases) and, on
+# SQLite, its merge of the search index run at start; let them finish before measuring.
+for _ in $(seq 1 120); do
+  grep -q "search index merged" "$work/server.log" && break
+  sleep 1
+done
+sleep 5
 "$bin/liaison-bench" rss --pid "$pid"
 
 "$bin/liaison-bench" load --url "http://127.0.0.1:$port" --database-url "$url" --data-dir "$work" \
