@@ -281,11 +281,15 @@ pub async fn serve(
             match liaison_db::opinions::tidy_search_index(&tidy_db, budget).await {
                 Ok(done) => {
                     due = !done;
-                    tracing::info!(
-                        seconds = started.elapsed().as_secs_f64(),
-                        finished = done,
-                        "search index merged"
-                    );
+                    let seconds = started.elapsed().as_secs_f64();
+                    if done {
+                        tracing::info!(seconds, "search index merged");
+                    } else {
+                        tracing::info!(
+                            seconds,
+                            "search index merge paused; it goes on in ten minutes"
+                        );
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "merging the search index failed; retrying later")
