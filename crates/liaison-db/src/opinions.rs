@@ -428,27 +428,34 @@ struct TrackingRow {
     s5: String,
 }
 
-/// The timeline, the replies and the follow-up questions of an item in one statement.
-/// Tracking is the most frequent public read, and on SQLite every statement is a round trip to
-/// a connection's thread: one instead of three cut its server time by a third (docs/benchmarks.md,
-/// fourth pass).
-pub async fn tracking_record(db: &Db, id: i64) -> DbResult<TrackingRecord> {
-    let mut s = Sql::new(
+/// The union behind [`tracking_record`] and [`track_with_record`]: the timeline, the replies
+/// and the follow-up questions of the item whose id `item` pushes (a bound id or a subquery),
+/// as [`TrackingRow`]s.
+fn push_tracking_union(s: &mut Sql, item: impl Fn(&mut Sql)) {
+    s.push(
         "SELECT 'e' AS kind, id, at, CAST(NULL AS TIMESTAMPTZ) AS at2, CAST(0 AS BIGINT) AS round, \
          label AS s1, to_state AS s2, public_note AS s3, '' AS s4, '' AS s5 \
          FROM opinion_event WHERE opinion_id = ",
     );
-    s.bind(id).push(
-        " UNION ALL SELECT 'r', r.id, r.created_at, NULL, r.round, u.name, r.content, \
-         r.resolution_grade, r.status, r.review_note FROM opinion_reply r \
-         LEFT JOIN handling_unit u ON u.id = r.unit_id WHERE r.opinion_id = ",
+    item(s);
+    s.push(
+        // The unit's name by a subquery, not a join: PostgreSQL hashed the whole unit table
+        // for the join on every lookup, which made the statement cost 60 % more
+        // (docs/benchmarks.md, eighth pass).
+        " UNION ALL SELECT 'r', r.id, r.created_at, NULL, r.round, \
+         (SELECT u.name FROM handling_unit u WHERE u.id = r.unit_id), r.content, \
+         r.resolution_grade, r.status, r.review_note FROM opinion_reply r WHERE r.opinion_id = ",
     );
-    s.bind(id).push(
+    item(s);
+    s.push(
         " UNION ALL SELECT 'f', id, asked_at, answered_at, round, content, answer, answerer, \
          '', '' FROM opinion_follow_up WHERE opinion_id = ",
     );
-    s.bind(id).push(" ORDER BY kind, id");
-    let rows: Vec<TrackingRow> = s.fetch_all(db).await?;
+    item(s);
+}
+
+/// Sorts [`TrackingRow`]s (ordered by kind and id) into their lists.
+fn tracking_record_of(id: i64, rows: impl IntoIterator<Item = TrackingRow>) -> TrackingRecord {
     let mut out = TrackingRecord::default();
     for r in rows {
         match r.kind.as_str() {
@@ -486,7 +493,109 @@ pub async fn tracking_record(db: &Db, id: i64) -> DbResult<TrackingRecord> {
             }),
         }
     }
-    Ok(out)
+    out
+}
+
+/// The timeline, the replies and the follow-up questions of an item in one statement.
+/// Tracking is the most frequent public read, and on SQLite every statement is a round trip to
+/// a connection's thread: one instead of three cut its server time by a third (docs/benchmarks.md,
+/// fourth pass).
+pub async fn tracking_record(db: &Db, id: i64) -> DbResult<TrackingRecord> {
+    let mut s = Sql::new("");
+    push_tracking_union(&mut s, |s| {
+        s.bind(id);
+    });
+    s.push(" ORDER BY kind, id");
+    let rows: Vec<TrackingRow> = s.fetch_all(db).await?;
+    Ok(tracking_record_of(id, rows))
+}
+
+/// One row of [`track_with_record`]: the item (without its body) beside one row of its
+/// [`TrackingRow`] union, or beside nulls when the union is empty.
+#[derive(FromRow)]
+struct TrackedRow {
+    #[sqlx(flatten)]
+    opinion: Opinion,
+    r_kind: Option<String>,
+    r_id: Option<i64>,
+    r_at: Option<time::OffsetDateTime>,
+    r_at2: Option<time::OffsetDateTime>,
+    r_round: Option<i64>,
+    r_s1: Option<String>,
+    r_s2: Option<String>,
+    r_s3: Option<String>,
+    r_s4: Option<String>,
+    r_s5: Option<String>,
+}
+
+/// [`track`] and [`tracking_record`], for the citizen's tracking view. On PostgreSQL in one
+/// statement, the item's row repeated beside each row of its record: there every statement is a
+/// round trip to a server process, and one statement instead of two served 6–13 % more lookups.
+/// SQLite keeps the two, which its planner runs faster than the join (docs/benchmarks.md, eighth
+/// pass). `None` as for [`track`].
+pub async fn track_with_record(
+    db: &Db,
+    keys: &Keys,
+    tracking_no: &str,
+    last4: &str,
+) -> DbResult<Option<(Opinion, TrackingRecord)>> {
+    if db.backend() == crate::Backend::Sqlite {
+        let Some(o) = track(db, keys, tracking_no, last4).await? else {
+            return Ok(None);
+        };
+        let record = tracking_record(db, o.id).await?;
+        return Ok(Some((o, record)));
+    }
+    let tracking_no = tracking_no.trim();
+    let (columns, from) = SELECT_WITHOUT_BODY
+        .split_once(" FROM ")
+        .expect("SELECT_WITHOUT_BODY has a FROM");
+    let from = from
+        .strip_suffix(" WHERE 1=1")
+        .expect("ends with WHERE 1=1");
+    let mut s = Sql::new(columns);
+    s.push(
+        ", r.kind AS r_kind, r.id AS r_id, r.at AS r_at, r.at2 AS r_at2, r.round AS r_round, \
+         r.s1 AS r_s1, r.s2 AS r_s2, r.s3 AS r_s3, r.s4 AS r_s4, r.s5 AS r_s5 FROM ",
+    )
+    .push(from)
+    // The record is found by the number too, not by `o.id`, so that the derived table is not
+    // correlated; the number's index answers each probe.
+    .push(" LEFT JOIN (");
+    push_tracking_union(&mut s, |s| {
+        s.push("(SELECT id FROM opinion WHERE tracking_no = ")
+            .bind(tracking_no)
+            .push(")");
+    });
+    s.push(") r ON 1=1 WHERE o.tracking_no = ")
+        .bind(tracking_no)
+        .push(" ORDER BY r.kind, r.id");
+    let rows: Vec<TrackedRow> = s.fetch_all(db).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    if !phone_ends_with(keys, &first.opinion, last4)? {
+        return Ok(None);
+    }
+    let opinion = first.opinion.clone();
+    let record = tracking_record_of(
+        opinion.id,
+        rows.into_iter().filter_map(|r| {
+            Some(TrackingRow {
+                kind: r.r_kind?,
+                id: r.r_id?,
+                at: r.r_at?,
+                at2: r.r_at2,
+                round: r.r_round.unwrap_or_default(),
+                s1: r.r_s1,
+                s2: r.r_s2.unwrap_or_default(),
+                s3: r.r_s3.unwrap_or_default(),
+                s4: r.r_s4.unwrap_or_default(),
+                s5: r.r_s5.unwrap_or_default(),
+            })
+        }),
+    );
+    Ok(Some((opinion, record)))
 }
 
 /// A reply of a handling unit (or an answer given on the spot).
@@ -1793,6 +1902,18 @@ impl OpinionFilter {
         self.station_id.is_none() && self.only_words_and_place()
     }
 
+    /// Only items still being worked on: open states, a deadline, open follow-up questions. Such
+    /// lists are a station's or a county's pile of work, a few thousand items at most, however
+    /// old the database; a list of closed items can hold most of it.
+    fn is_working_set(&self) -> bool {
+        let open_states = !self.states.is_empty()
+            && self
+                .states
+                .iter()
+                .all(|c| OpinionState::parse(c).is_some_and(|s| !s.is_final()));
+        open_states || self.overdue || self.due_within_days.is_some() || self.open_follow_ups
+    }
+
     /// Nothing narrows the list but its words and its place (a station or region filter): no
     /// state, deadline, category, dates, unit or deputy.
     fn only_words_and_place(&self) -> bool {
@@ -2025,13 +2146,14 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
     } else {
         fts_match(db, scope, f).await?
     };
+    let mut window_total = None;
     let items: Vec<OpinionSummary> = if f.q.is_empty() {
         // The page's ids first, then its rows: the ids of a filtered list come from a covering
         // index, and sorting them needs no row. Selected in one step, both planners read every
         // matching row before sorting (two thousand random row reads for a county hub's items
         // in hand, where the page shows twenty).
-        let page_ids = |s: &mut Sql| {
-            s.push("SELECT o.id");
+        let page_ids = |s: &mut Sql, columns: &'static str| {
+            s.push(columns);
             from_where(s, false, db.backend(), scope, f, today, &fts);
             if let Some(b) = f.before_id {
                 s.push(" AND o.id < ").bind(b);
@@ -2044,9 +2166,20 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
                 s.push(" FROM opinion o")
                     .push(SUMMARY_JOINS)
                     .push(" AND o.id IN (");
-                page_ids(&mut s);
+                page_ids(&mut s, "SELECT o.id");
                 s.push(") ORDER BY o.id DESC");
                 s.fetch_all(db).await?
+            }
+            crate::Backend::Postgres if f.before_id.is_none() && f.is_working_set() => {
+                // The first page of a working set: its ids and its count from one scan of the
+                // matches (a window over all of them), where the count's statement would read
+                // them all again. A working set is small, so the window's buffer stays in
+                // memory (docs/benchmarks.md, eighth pass).
+                let mut s = Sql::new("");
+                page_ids(&mut s, "SELECT o.id, COUNT(*) OVER () AS total");
+                let rows: Vec<(i64, i64)> = s.fetch_all(db).await?;
+                window_total = rows.first().map(|r| r.1);
+                summaries_of(db, rows.into_iter().map(|(id, _)| id)).await?
             }
             crate::Backend::Postgres => {
                 // Two statements: PostgreSQL plans a statement afresh for every set of
@@ -2055,7 +2188,7 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
                 // (docs/benchmarks.md, sixth pass). The ids' query is small to plan; the rows'
                 // query has one text for every page, planned once per connection.
                 let mut s = Sql::new("");
-                page_ids(&mut s);
+                page_ids(&mut s, "SELECT o.id");
                 let ids: Vec<(i64,)> = s.fetch_all(db).await?;
                 summaries_of(db, ids.into_iter().map(|(id,)| id)).await?
             }
@@ -2072,7 +2205,9 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         s.fetch_all(db).await?
     };
     let full = items.len() as i64 > f.limit;
-    let (total, total_capped) = if !full && f.before_id.is_none() {
+    let (total, total_capped) = if let Some(n) = window_total {
+        (n, false)
+    } else if !full && f.before_id.is_none() {
         // The first page holds every match: it is the count.
         (items.len() as i64, false)
     } else {
@@ -2316,9 +2451,13 @@ pub async fn track(
     let Some(o) = s.fetch_optional::<Opinion>(db).await? else {
         return Ok(None);
     };
+    Ok(phone_ends_with(keys, &o, last4)?.then_some(o))
+}
+
+/// Whether the submitter's phone ends with the four digits a citizen typed to track the item.
+fn phone_ends_with(keys: &Keys, o: &Opinion, last4: &str) -> DbResult<bool> {
     let phone = keys.decrypt(&o.submitter_phone_enc)?;
-    let ok = phone.len() == 11 && last4.len() == 4 && phone.ends_with(last4);
-    Ok(ok.then_some(o))
+    Ok(phone.len() == 11 && last4.len() == 4 && phone.ends_with(last4))
 }
 
 /// Reveals the submitter's name and phone to a user who handles the item; audited.

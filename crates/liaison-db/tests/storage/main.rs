@@ -521,6 +521,30 @@ async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
     .await
     .unwrap();
     assert_eq!((exact.total, exact.total_capped), (n as i64, false));
+    // A working set (open states) is counted exactly on PostgreSQL, by the first page's own
+    // statement and on later pages apart: the same total either way. SQLite stops at the cap.
+    let mut open = OpinionFilter {
+        states: vec!["submitted".into()],
+        limit: 20,
+        ..Default::default()
+    };
+    let total = match t.db.backend() {
+        liaison_db::Backend::Postgres => (n as i64, false),
+        liaison_db::Backend::Sqlite => (TOTAL_CAP, true),
+    };
+    let first = opinions::list(&t.db, &scope, &open).await.unwrap();
+    assert_eq!(
+        ((first.total, first.total_capped), first.items.len()),
+        (total, 20)
+    );
+    assert!(first.items.windows(2).all(|w| w[0].id > w[1].id));
+    open.before_id = first.next.as_deref().map(|c| c.parse().unwrap());
+    let second = opinions::list(&t.db, &scope, &open).await.unwrap();
+    assert_eq!(
+        ((second.total, second.total_capped), second.items.len()),
+        (total, 20)
+    );
+    assert!(second.items[0].id < first.items[19].id);
     // Words the tokenizer splits, or punctuation alone, are asked safely: no error.
     for q in ["路灯-不亮", "\"路灯\"", "——"] {
         let page = opinions::list(

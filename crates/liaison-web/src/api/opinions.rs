@@ -249,9 +249,19 @@ pub async fn tracked_view(
     state: &AppState,
     o: &opinions::Opinion,
 ) -> Result<Tracked, liaison_db::DbError> {
+    tracked_view_with(state, o, None).await
+}
+
+/// [`tracked_view`] with the item's record when the lookup brought it
+/// ([`opinions::track_with_record`]); a merged item shows its master's record instead.
+pub async fn tracked_view_with(
+    state: &AppState,
+    o: &opinions::Opinion,
+    record: Option<opinions::TrackingRecord>,
+) -> Result<Tracked, liaison_db::DbError> {
     if let Some(master) = o.master_id {
         let m = opinions::get(&state.db, master).await?;
-        let mut t = Box::pin(tracked_view(state, &m)).await?;
+        let mut t = Box::pin(tracked_view_with(state, &m, None)).await?;
         t.tracking_no = o.tracking_no.clone();
         t.title = o.title.clone();
         t.state_label = format!("已与相同事项合并办理（{}）", t.state_label);
@@ -264,7 +274,10 @@ pub async fn tracked_view(
         t.follow_up_refusal = refusal.unwrap_or_default().to_owned();
         return Ok(t);
     }
-    let record = opinions::tracking_record(&state.db, o.id).await?;
+    let record = match record {
+        Some(r) => r,
+        None => opinions::tracking_record(&state.db, o.id).await?,
+    };
     let timeline = record
         .timeline
         .into_iter()
@@ -322,10 +335,11 @@ pub async fn track(
     if state.limits.public_write.check_key(&ctx.ip).is_err() {
         return Err(ApiError::too_many());
     }
-    let o = opinions::track(&state.db, &state.keys, &p.tracking_no, p.phone_last4.trim())
-        .await?
-        .ok_or_else(not_tracked)?;
-    Ok(Json(tracked_view(&state, &o).await?))
+    let (o, record) =
+        opinions::track_with_record(&state.db, &state.keys, &p.tracking_no, p.phone_last4.trim())
+            .await?
+            .ok_or_else(not_tracked)?;
+    Ok(Json(tracked_view_with(&state, &o, Some(record)).await?))
 }
 
 /// A rating by the submitter.

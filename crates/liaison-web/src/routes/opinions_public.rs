@@ -352,8 +352,11 @@ async fn track_page(
         if state.limits.public_write.check_key(&ctx.ip).is_err() {
             return Err(PageError::TooMany);
         }
-        match opinions::track(&state.db, &state.keys, &no, last4.trim()).await? {
-            Some(o) => page.found = Some(crate::api::opinions::tracked_view(&state, &o).await?),
+        match opinions::track_with_record(&state.db, &state.keys, &no, last4.trim()).await? {
+            Some((o, record)) => {
+                page.found =
+                    Some(crate::api::opinions::tracked_view_with(&state, &o, Some(record)).await?)
+            }
             None => {
                 page.error = Some(
                     "未找到该事项：请核对受理编号和您留的手机号后四位。匿名反映的事项无法查询。"
