@@ -1903,8 +1903,9 @@ impl OpinionFilter {
     }
 
     /// Only items still being worked on: open states, a deadline, open follow-up questions. Such
-    /// lists are a station's or a county's pile of work, a few thousand items at most, however
-    /// old the database; a list of closed items can hold most of it.
+    /// lists stay a small share of the database however old it grows (3 % of the benchmark's
+    /// million items are open, 30,000 for the whole city); a list of closed items can hold most
+    /// of it.
     fn is_working_set(&self) -> bool {
         let open_states = !self.states.is_empty()
             && self
