@@ -440,7 +440,7 @@ fn push_tracking_union(s: &mut Sql, item: impl Fn(&mut Sql)) {
     item(s);
     s.push(
         // The unit's name by a subquery, not a join: PostgreSQL hashed the whole unit table
-        // for the join on every lookup, which made the statement cost 60 % more
+        // for the join on every lookup, which made the statement cost half as much again
         // (docs/benchmarks.md, eighth pass).
         " UNION ALL SELECT 'r', r.id, r.created_at, NULL, r.round, \
          (SELECT u.name FROM handling_unit u WHERE u.id = r.unit_id), r.content, \
@@ -530,7 +530,8 @@ struct TrackedRow {
 
 /// [`track`] and [`tracking_record`], for the citizen's tracking view. On PostgreSQL in one
 /// statement, the item's row repeated beside each row of its record: there every statement is a
-/// round trip to a server process, and one statement instead of two served 6–13 % more lookups.
+/// round trip to a server process, and one statement instead of two served 6–13 % more lookups
+/// in five of six alternating runs (the sixth: 1 % fewer).
 /// SQLite keeps the two, which its planner runs faster than the join (docs/benchmarks.md, eighth
 /// pass). `None` as for [`track`].
 pub async fn track_with_record(
