@@ -442,6 +442,14 @@ pub async fn age_sessions(db: &Db, at: time::OffsetDateTime) {
         .expect("age sessions");
 }
 
+/// Moves an opinion to a region path of the test's choosing (to test subtree filters on paths
+/// that are string prefixes of one another, such as `/1/2/39/` and `/1/2/390/`).
+pub async fn set_opinion_region_path(db: &Db, id: i64, path: &str) {
+    on_db!(db, p => sqlx::query("UPDATE opinion SET region_path = $1 WHERE id = $2")
+        .bind(path).bind(id).execute(p).await.map(|_| ()))
+    .expect("set region path");
+}
+
 /// Makes the next opinion ids on PostgreSQL jump `gap` past the highest stored one, so that a
 /// few test rows span several search blocks (`opinions::SEARCH_BLOCK`). SQLite's ids need no
 /// jump: its search has no blocks.

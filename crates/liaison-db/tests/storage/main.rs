@@ -33,6 +33,7 @@ backend_tests!(
     sessions_expire,
     a_batch_of_submissions_is_one_commit_with_one_result_each,
     list_totals_stop_at_the_cap_and_search_pages_newest_first,
+    a_region_subtree_is_exactly_the_paths_below_it,
     follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
     two_deadline_saves_at_once_each_record_what_the_other_left,
 );
@@ -467,6 +468,67 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
     .await
     .unwrap();
     assert_eq!(notes, 3);
+}
+
+/// A region's subtree in lists and counts: its own path and the paths below it, not a sibling
+/// whose id starts with the same digits (`/1/2/390/` beside `/1/2/39/`), nor the parent.
+async fn a_region_subtree_is_exactly_the_paths_below_it(b: Backend) {
+    use liaison_db::opinions::{self, OpinionFilter};
+    let Some((t, keys)) = db(b).await else { return };
+    let station = directory::station_by_code(&t.db, "JJ-HM")
+        .await
+        .unwrap()
+        .unwrap();
+    let calendar = liaison_core::workdays::Calendar::builtin();
+    let sla = liaison_core::sla::SlaTable::default();
+    let rules = opinions::Rules {
+        calendar: &calendar,
+        sla: &sla,
+        today: opinions::today(),
+    };
+    let actor = Actor::public("127.0.0.1");
+    let paths = ["/1/2/39/", "/1/2/39/5/", "/1/2/390/", "/1/2/3/", "/1/2/"];
+    let items: Vec<opinions::NewOpinion> = (0..paths.len())
+        .map(|i| submission(station.id, i, None))
+        .collect();
+    let refs: Vec<(&Actor, &opinions::NewOpinion)> = items.iter().map(|x| (&actor, x)).collect();
+    let mut ids = Vec::new();
+    for r in opinions::create_batch(&t.db, &keys, &rules, &refs).await {
+        ids.push(r.unwrap().id);
+    }
+    for (id, path) in ids.iter().zip(paths) {
+        liaison_db::testing::set_opinion_region_path(&t.db, *id, path).await;
+    }
+    let expect: Vec<i64> = vec![ids[1], ids[0]];
+    let subtree = Scope::RegionSubtree("/1/2/39/".into());
+    for f in [
+        OpinionFilter {
+            limit: 20,
+            ..Default::default()
+        },
+        OpinionFilter {
+            limit: 20,
+            states: vec!["submitted".into()],
+            ..Default::default()
+        },
+    ] {
+        let page = opinions::list(&t.db, &subtree, &f).await.unwrap();
+        let got: Vec<i64> = page.items.iter().map(|o| o.id).collect();
+        assert_eq!((got, page.total), (expect.clone(), 2), "scope, {f:?}");
+        let filtered = OpinionFilter {
+            region_path: Some("/1/2/39/".into()),
+            ..f
+        };
+        let page = opinions::list(&t.db, &Scope::Everything, &filtered)
+            .await
+            .unwrap();
+        let got: Vec<i64> = page.items.iter().map(|o| o.id).collect();
+        assert_eq!((got, page.total), (expect.clone(), 2), "filter");
+    }
+    let counts = opinions::counts_by_state(&t.db, &subtree, None)
+        .await
+        .unwrap();
+    assert_eq!(counts, vec![("submitted".to_owned(), 2)]);
 }
 
 async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
