@@ -375,6 +375,35 @@ async fn sessions_expire(b: Backend) {
     );
 }
 
+/// What a test needs to submit opinions: the fixture's station JJ-HM, and the built-in calendar
+/// and deadline table that the workflow rules borrow.
+struct Intake {
+    station: directory::StationItem,
+    calendar: liaison_core::workdays::Calendar,
+    sla: liaison_core::sla::SlaTable,
+}
+
+impl Intake {
+    async fn new(db: &Db) -> Intake {
+        Intake {
+            station: directory::station_by_code(db, "JJ-HM")
+                .await
+                .unwrap()
+                .unwrap(),
+            calendar: liaison_core::workdays::Calendar::builtin(),
+            sla: liaison_core::sla::SlaTable::default(),
+        }
+    }
+
+    fn rules(&self) -> liaison_db::opinions::Rules<'_> {
+        liaison_db::opinions::Rules {
+            calendar: &self.calendar,
+            sla: &self.sla,
+            today: liaison_db::opinions::today(),
+        }
+    }
+}
+
 fn submission(station_id: i64, n: usize, key: Option<&str>) -> liaison_db::opinions::NewOpinion {
     liaison_db::opinions::NewOpinion {
         station_id,
@@ -393,17 +422,9 @@ fn submission(station_id: i64, n: usize, key: Option<&str>) -> liaison_db::opini
 async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
     use liaison_db::opinions;
     let Some((t, keys)) = db(b).await else { return };
-    let station = directory::station_by_code(&t.db, "JJ-HM")
-        .await
-        .unwrap()
-        .unwrap();
-    let calendar = liaison_core::workdays::Calendar::builtin();
-    let sla = liaison_core::sla::SlaTable::default();
-    let rules = opinions::Rules {
-        calendar: &calendar,
-        sla: &sla,
-        today: opinions::today(),
-    };
+    let intake = Intake::new(&t.db).await;
+    let station = &intake.station;
+    let rules = intake.rules();
     let actor = Actor::public("127.0.0.1");
     let first = opinions::create(
         &t.db,
@@ -475,17 +496,9 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
 async fn a_region_subtree_is_exactly_the_paths_below_it(b: Backend) {
     use liaison_db::opinions::{self, OpinionFilter};
     let Some((t, keys)) = db(b).await else { return };
-    let station = directory::station_by_code(&t.db, "JJ-HM")
-        .await
-        .unwrap()
-        .unwrap();
-    let calendar = liaison_core::workdays::Calendar::builtin();
-    let sla = liaison_core::sla::SlaTable::default();
-    let rules = opinions::Rules {
-        calendar: &calendar,
-        sla: &sla,
-        today: opinions::today(),
-    };
+    let intake = Intake::new(&t.db).await;
+    let station = &intake.station;
+    let rules = intake.rules();
     let actor = Actor::public("127.0.0.1");
     let paths = ["/1/2/39/", "/1/2/39/5/", "/1/2/390/", "/1/2/3/", "/1/2/"];
     let items: Vec<opinions::NewOpinion> = (0..paths.len())
@@ -534,17 +547,9 @@ async fn a_region_subtree_is_exactly_the_paths_below_it(b: Backend) {
 async fn list_totals_stop_at_the_cap_and_search_pages_newest_first(b: Backend) {
     use liaison_db::opinions::{self, OpinionFilter, SEARCH_TOTAL_CAP, TOTAL_CAP};
     let Some((t, keys)) = db(b).await else { return };
-    let station = directory::station_by_code(&t.db, "JJ-HM")
-        .await
-        .unwrap()
-        .unwrap();
-    let calendar = liaison_core::workdays::Calendar::builtin();
-    let sla = liaison_core::sla::SlaTable::default();
-    let rules = opinions::Rules {
-        calendar: &calendar,
-        sla: &sla,
-        today: opinions::today(),
-    };
+    let intake = Intake::new(&t.db).await;
+    let station = &intake.station;
+    let rules = intake.rules();
     let actor = Actor::public("127.0.0.1");
     let n = TOTAL_CAP as usize + 5;
     let items: Vec<opinions::NewOpinion> =
@@ -783,17 +788,9 @@ async fn follow_ups_are_stored_once_answered_once_and_refused_on_closed_items(b:
     use liaison_db::follow_ups;
     use liaison_db::opinions::{self, ActError, Acting, ActionInput, OpinionFilter};
     let Some((t, keys)) = db(b).await else { return };
-    let station = directory::station_by_code(&t.db, "JJ-HM")
-        .await
-        .unwrap()
-        .unwrap();
-    let calendar = liaison_core::workdays::Calendar::builtin();
-    let sla = liaison_core::sla::SlaTable::default();
-    let rules = opinions::Rules {
-        calendar: &calendar,
-        sla: &sla,
-        today: opinions::today(),
-    };
+    let intake = Intake::new(&t.db).await;
+    let station = &intake.station;
+    let rules = intake.rules();
     let public = Actor::public("127.0.0.1");
     let created = opinions::create(
         &t.db,
