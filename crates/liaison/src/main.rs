@@ -8,10 +8,10 @@ use clap::Parser;
 /// mimalloc instead of glibc malloc: with glibc, each of the server's threads (tokio workers and
 /// one per SQLite connection) keeps its own arena, and after large sorts and full-text doclists
 /// the server held 300–360 MB (docs/benchmarks.md); mimalloc hands freed pages back. Its
-/// `override` feature makes it the process's `malloc` as well, which the embedded SQLite calls
-/// for every value it reads: glibc's `malloc` and `free` were a tenth of the server's CPU under
-/// the inbox load, and with mimalloc the same load served 11-20 % more requests
-/// (docs/benchmarks.md, ninth pass).
+/// `override` feature makes it the process's `malloc` as well, which the embedded SQLite uses for
+/// its own allocations: glibc's `malloc` and `free` were a tenth of the server's CPU under
+/// the inbox load, and with mimalloc the same loads served 11-20 % more requests in most
+/// alternating runs (docs/benchmarks.md, ninth pass).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
