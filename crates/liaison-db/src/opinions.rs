@@ -2154,8 +2154,8 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
         // index, and sorting them needs no row. Selected in one step, both planners read every
         // matching row before sorting (two thousand random row reads for a county hub's items
         // in hand, where the page shows twenty).
-        let page_ids = |s: &mut Sql, columns: &'static str| {
-            s.push(columns);
+        let page_ids = |s: &mut Sql| {
+            s.push("SELECT o.id");
             from_where(s, false, db.backend(), scope, f, today, &fts);
             if let Some(b) = f.before_id {
                 s.push(" AND o.id < ").bind(b);
@@ -2168,7 +2168,7 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
                 s.push(" FROM opinion o")
                     .push(SUMMARY_JOINS)
                     .push(" AND o.id IN (");
-                page_ids(&mut s, "SELECT o.id");
+                page_ids(&mut s);
                 s.push(") ORDER BY o.id DESC");
                 s.fetch_all(db).await?
             }
@@ -2197,7 +2197,7 @@ pub async fn list(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<Op
                 // (docs/benchmarks.md, sixth pass). The ids' query is small to plan; the rows'
                 // query has one text for every page, planned once per connection.
                 let mut s = Sql::new("");
-                page_ids(&mut s, "SELECT o.id");
+                page_ids(&mut s);
                 let ids: Vec<(i64,)> = s.fetch_all(db).await?;
                 summaries_of(db, ids.into_iter().map(|(id,)| id)).await?
             }
