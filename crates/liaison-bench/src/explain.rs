@@ -54,9 +54,10 @@ const COLUMNS: &str = "SELECT o.id, o.tracking_no, o.title, s.name AS station_na
 const JOINS: &str = " JOIN station s ON s.id = o.station_id \
     LEFT JOIN handling_unit u ON u.id = o.lead_unit_id LEFT JOIN deputy d ON d.id = o.deputy_id";
 
-/// `FROM …` of a query. The proposed SQLite search starts from the FTS matches, newest first
-/// (FTS5 walks its index by rowid in either direction), so that a page stops after its first
-/// rows that pass the other filters instead of collecting every match.
+/// `FROM …` of a query, and the page's order. The proposed SQLite search starts from the FTS
+/// matches, newest first (their rowids are the ids negated, `liaison_db::opinions::fts_rowid`),
+/// so that a page stops after its first rows that pass the other filters instead of collecting
+/// every match.
 fn from_clause(q: &mut Q, pg: bool, f: &Filter, proposed: bool) -> &'static str {
     if proposed && !pg && !f.q.is_empty() {
         let expr =
@@ -66,11 +67,11 @@ fn from_clause(q: &mut Q, pg: bool, f: &Filter, proposed: bool) -> &'static str 
                 .join(" ");
         q.push(" FROM (SELECT rowid AS fid FROM opinion_fts WHERE opinion_fts MATCH ")
             .bind(P::T(expr))
-            .push(" ORDER BY rowid DESC) f JOIN opinion o ON o.id = f.fid");
+            .push(" ORDER BY rowid) f JOIN opinion o ON o.id = -f.fid");
         "f.fid"
     } else {
         q.push(" FROM opinion o");
-        "o.id"
+        "o.id DESC"
     }
 }
 
@@ -154,7 +155,7 @@ fn where_clause(q: &mut Q, pg: bool, scope: &Scope, f: &Filter, proposed: bool, 
                     .map(|t| format!("\"{t}\""))
                     .collect::<Vec<_>>()
                     .join(" ");
-            q.push(" AND o.id IN (SELECT rowid FROM opinion_fts WHERE opinion_fts MATCH ")
+            q.push(" AND o.id IN (SELECT -rowid FROM opinion_fts WHERE opinion_fts MATCH ")
                 .bind(P::T(expr))
                 .push(")");
         }
@@ -389,7 +390,7 @@ pub async fn explain(store: &Store, proposed: bool, runs: usize, only: Option<&s
         let order = from_clause(&mut page, pg, &f, proposed);
         page.push(JOINS).push(" WHERE 1=1");
         where_clause(&mut page, pg, &scope, &f, proposed, today);
-        page.push(&format!(" ORDER BY {order} DESC LIMIT 21"));
+        page.push(&format!(" ORDER BY {order} LIMIT 21"));
         println!(
             "\n### {label} ({})",
             if proposed { "proposed" } else { "current" }

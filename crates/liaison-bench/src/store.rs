@@ -215,7 +215,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query("INSERT INTO opinion_fts (rowid, search_text) VALUES ($1, $2)")
-                    .bind(id)
+                    .bind(liaison_db::opinions::fts_rowid(id))
                     .bind(format!(
                         "{} {}",
                         r.search_text,
@@ -526,11 +526,12 @@ async fn sqlite_batch(c: &mut SqliteConnection, rows: &[Row]) -> Result<()> {
         q.build().execute(&mut *tx).await?;
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO opinion_fts (rowid, search_text) ");
         q.push_values(chunk, |mut b, r| {
-            b.push_bind(r.id).push_bind(format!(
-                "{} {}",
-                r.search_text,
-                liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path)
-            ));
+            b.push_bind(liaison_db::opinions::fts_rowid(r.id))
+                .push_bind(format!(
+                    "{} {}",
+                    r.search_text,
+                    liaison_db::opinions::fts_scope_tokens(r.station_id, &r.region_path)
+                ));
         });
         q.build().execute(&mut *tx).await?;
     }
