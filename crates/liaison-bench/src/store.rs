@@ -524,6 +524,11 @@ async fn sqlite_batch(c: &mut SqliteConnection, rows: &[Row]) -> Result<()> {
                 .push_bind(r.search_text.clone());
         });
         q.build().execute(&mut *tx).await?;
+    }
+    // Full-text rows in ascending rowid order, newest first, as the product writes them: FTS5
+    // starts a new segment whenever a rowid is lower than the one before.
+    let newest_first: Vec<&Row> = rows.iter().rev().collect();
+    for chunk in newest_first.chunks(SQLITE_PARAMS / 2) {
         let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO opinion_fts (rowid, search_text) ");
         q.push_values(chunk, |mut b, r| {
             b.push_bind(liaison_db::opinions::fts_rowid(r.id))

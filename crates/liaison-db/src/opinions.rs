@@ -1020,10 +1020,10 @@ async fn create_together(
 /// Stores the texts of new opinions (and on SQLite their full-text rows), a statement per
 /// table for the whole batch: (id, submission, region path).
 async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResult<()> {
+    // PostgreSQL keeps the place tokens beside the words (its search vector is generated from
+    // both); SQLite writes them into the full-text row below.
+    let postgres = tx.backend() == crate::Backend::Postgres;
     for chunk in texts.chunks(64) {
-        // PostgreSQL keeps the place tokens beside the words (its search vector is generated
-        // from both); SQLite writes them into the full-text row below.
-        let postgres = tx.backend() == crate::Backend::Postgres;
         let mut s = Sql::new(if postgres {
             "INSERT INTO opinion_text (opinion_id, body, search_text, scope_tokens) VALUES "
         } else {
@@ -1041,7 +1041,13 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
             s.bind_row(i == 0, row);
         }
         s.execute_tx(tx).await?;
-        if let TxInner::Sqlite(_) = &tx.inner {
+    }
+    if let TxInner::Sqlite(_) = &tx.inner {
+        // In ascending rowid order, which is newest first (see [`fts_rowid`]): FTS5 writes its
+        // pending words out as a new segment whenever a rowid is lower than the one before, so
+        // the other order would write a segment per row.
+        let newest_first: Vec<_> = texts.iter().rev().collect();
+        for chunk in newest_first.chunks(64) {
             let mut s = Sql::new("INSERT INTO opinion_fts (rowid, search_text) VALUES ");
             for (i, (id, new, region_path)) in chunk.iter().enumerate() {
                 let text = format!(
