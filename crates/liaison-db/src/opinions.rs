@@ -2036,7 +2036,7 @@ fn from_where(
 /// The rowid of an opinion's row in SQLite's full-text index: its id negated. Lists want the
 /// newest first; FTS5 reads a word's matches backwards by loading each page into a buffer of
 /// offsets first, and in rowid order without it. Negated ids put the newest first in the cheap
-/// direction: 8–15 % less server CPU per search under load (docs/benchmarks.md, tenth pass).
+/// direction: 10–14 % less server CPU per search under load (docs/benchmarks.md, tenth pass).
 /// Migration 0015 rewrote the rows stored before.
 pub fn fts_rowid(id: i64) -> i64 {
     -id
