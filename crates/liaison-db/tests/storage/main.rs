@@ -32,6 +32,7 @@ backend_tests!(
     export_reads_back_what_was_loaded,
     sessions_expire,
     a_batch_of_submissions_is_one_commit_with_one_result_each,
+    a_batch_is_one_segment_of_the_search_index_and_found_newest_first,
     list_totals_stop_at_the_cap_and_search_pages_newest_first,
     a_region_subtree_is_exactly_the_paths_below_it,
     follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
@@ -489,6 +490,60 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
     .await
     .unwrap();
     assert_eq!(notes, 3);
+}
+
+/// A batch's search rows reach SQLite's full-text index as one segment. Their rowids are the ids
+/// negated, and FTS5 starts a segment whenever a rowid is lower than the one before, so written
+/// in id order they were a segment per row (docs/benchmarks.md, tenth pass). On both databases
+/// a search then lists the batch newest first.
+async fn a_batch_is_one_segment_of_the_search_index_and_found_newest_first(b: Backend) {
+    use liaison_db::opinions::{self, OpinionFilter};
+    let Some((t, keys)) = db(b).await else { return };
+    let intake = Intake::new(&t.db).await;
+    let rules = intake.rules();
+    let actor = Actor::public("127.0.0.1");
+    let index_rows = || async {
+        match t.db.backend() {
+            Backend::Sqlite => liaison_db::sql::Sql::new("SELECT COUNT(*) FROM opinion_fts_data")
+                .fetch_count(&t.db)
+                .await
+                .unwrap(),
+            Backend::Postgres => 0,
+        }
+    };
+    let before = index_rows().await;
+    let items: Vec<opinions::NewOpinion> = (0..12)
+        .map(|n| submission(intake.station.id, 100 + n, None))
+        .collect();
+    let refs: Vec<(&Actor, &opinions::NewOpinion)> = items.iter().map(|n| (&actor, n)).collect();
+    let ids: Vec<i64> = opinions::create_batch(&t.db, &keys, &rules, &refs)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().id)
+        .collect();
+    if t.db.backend() == Backend::Sqlite {
+        // One segment: its leaf page, and the index's structure record rewritten in place.
+        let added = index_rows().await - before;
+        assert!(
+            added <= 2,
+            "a batch of 12 added {added} rows to the search index"
+        );
+    }
+    let page = opinions::list(
+        &t.db,
+        &Scope::Everything,
+        &OpinionFilter {
+            q: vec!["路灯".into()],
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let listed: Vec<i64> = page.items.iter().map(|o| o.id).collect();
+    let mut newest: Vec<i64> = ids.clone();
+    newest.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(listed, newest[..5]);
 }
 
 /// A region's subtree in lists and counts: its own path and the paths below it, not a sibling
