@@ -1104,6 +1104,24 @@ pub async fn tidy_search_index(db: &Db, budget: std::time::Duration) -> DbResult
     }
 }
 
+/// Moves what PostgreSQL's GIN index of search vectors holds in its pending list (new rows'
+/// entries, kept aside so that inserts are cheap) into the index proper, and returns how many
+/// pages that emptied. Every search reads the whole pending list: after one intake run of
+/// 16,000 rows searches ran at 102–136 instead of 284 per second until it was emptied
+/// (docs/benchmarks.md, tenth pass). Autovacuum would empty it only after a fifth of the table
+/// has changed, and inserts only when it passes `gin_pending_list_limit` (4 MB). SQLite has no
+/// such list: nothing to do.
+pub async fn flush_search_pending_list(db: &Db) -> DbResult<i64> {
+    let Db::Postgres(pool) = db else {
+        return Ok(0);
+    };
+    let pages: i64 =
+        sqlx::query_scalar("SELECT gin_clean_pending_list('opinion_text_search'::regclass)")
+            .fetch_one(pool)
+            .await?;
+    Ok(pages)
+}
+
 /// The tokens an opinion's full-text entry carries besides its words: its station (`zs<id>`)
 /// and every region of its path (`zr<id>`). A search within a station or region then asks the
 /// index (FTS5 on SQLite, GIN on PostgreSQL) for the words *and* the place, which it answers by

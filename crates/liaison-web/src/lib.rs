@@ -297,6 +297,26 @@ pub async fn serve(
             }
         }
     });
+    // PostgreSQL's search index keeps new rows' entries in a pending list that every search
+    // reads in full; emptied every half minute, it stays short whatever the intake
+    // (liaison_db::opinions::flush_search_pending_list).
+    let flush_db = state.db.clone();
+    let flusher = tokio::spawn(async move {
+        if flush_db.backend() != liaison_db::Backend::Postgres {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match liaison_db::opinions::flush_search_pending_list(&flush_db).await {
+                Ok(0) => {}
+                Ok(pages) => tracing::debug!(pages, "search index pending list emptied"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "emptying the search index's pending list failed")
+                }
+            }
+        }
+    });
     let result = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -305,6 +325,7 @@ pub async fn serve(
     .await;
     cleaner.abort();
     tidier.abort();
+    flusher.abort();
     for w in workers {
         w.abort();
     }

@@ -495,7 +495,8 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
 /// A batch's search rows reach SQLite's full-text index as one segment. Their rowids are the ids
 /// negated, and FTS5 starts a segment whenever a rowid is lower than the one before, so written
 /// in id order they were a segment per row (docs/benchmarks.md, tenth pass). On both databases
-/// a search then lists the batch newest first.
+/// a search then lists the batch newest first, also after PostgreSQL's pending entries are
+/// moved into its index.
 async fn a_batch_is_one_segment_of_the_search_index_and_found_newest_first(b: Backend) {
     use liaison_db::opinions::{self, OpinionFilter};
     let Some((t, keys)) = db(b).await else { return };
@@ -528,6 +529,13 @@ async fn a_batch_is_one_segment_of_the_search_index_and_found_newest_first(b: Ba
             added <= 2,
             "a batch of 12 added {added} rows to the search index"
         );
+    }
+    // PostgreSQL keeps the batch's entries in its search index's pending list until they are
+    // moved into the index proper; the search below finds them there or moved.
+    let moved = opinions::flush_search_pending_list(&t.db).await.unwrap();
+    match t.db.backend() {
+        Backend::Postgres => assert!(moved >= 1, "the batch's entries were pending"),
+        Backend::Sqlite => assert_eq!(moved, 0),
     }
     let page = opinions::list(
         &t.db,
