@@ -1,7 +1,8 @@
 -- The full-text rows are keyed by the opinion's id negated (liaison_db::opinions::fts_rowid),
--- so that FTS5 reads a word's matches newest first in its fast, forward direction: lists show
--- the newest first, and reading backwards was most of a search's cost (docs/benchmarks.md,
--- tenth pass). This rewrites the rows stored before, as 0009 did; PostgreSQL needs nothing.
+-- so that FTS5 reads a word's matches newest first in its cheap, forward direction: lists show
+-- the newest first, and reading backwards cost 10-14 % more server CPU per search
+-- (docs/benchmarks.md, tenth pass). This rewrites the rows stored before, as 0009 did
+-- (91 s for a million rows); PostgreSQL needs nothing.
 -- Keep the file names in step with ../postgres/.
 INSERT INTO opinion_fts (opinion_fts) VALUES ('delete-all'); -- dialect
 INSERT INTO opinion_fts (rowid, search_text) -- dialect
