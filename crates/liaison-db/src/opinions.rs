@@ -1137,16 +1137,19 @@ pub fn fts_scope_tokens(station_id: i64, region_path: &str) -> String {
     out
 }
 
-/// PostgreSQL's `opinion_text.scope_tokens`: the place tokens of [`fts_scope_tokens`] and the
-/// id's block (`zb<id / SEARCH_BLOCK>`), so that a search can ask GIN for the newest blocks
-/// first (see [`list_search`]). SQLite needs no block token: FTS5 walks its matches newest first
-/// and stops at the page.
+/// PostgreSQL's `opinion_text.scope_tokens`: the place tokens of [`fts_scope_tokens`], the
+/// id's block (`zb<id / SEARCH_BLOCK>`) and each place token within that block (`zs43b244`,
+/// `zr17b244`), so that a search can ask GIN for a place's newest blocks first (see
+/// [`list_search`]). SQLite needs no block token: FTS5 walks its matches newest first and
+/// stops at the page.
 pub fn pg_scope_tokens(id: i64, station_id: i64, region_path: &str) -> String {
-    format!(
-        "{} zb{}",
-        fts_scope_tokens(station_id, region_path),
-        id / SEARCH_BLOCK
-    )
+    let place = fts_scope_tokens(station_id, region_path);
+    let block = id / SEARCH_BLOCK;
+    let mut out = format!("{place} zb{block}");
+    for token in place.split(' ') {
+        out.push_str(&format!(" {token}b{block}"));
+    }
+    out
 }
 
 /// The place a search is narrowed to, as tokens of the full-text rows (see
@@ -2314,30 +2317,43 @@ fn page_of(
 /// Changing it needs the tokens of stored rows rewritten (migration 0013 wrote them).
 pub const SEARCH_BLOCK: i64 = 4096;
 
-/// How many of the newest blocks a PostgreSQL search asks the index for first (32,768 ids).
-/// Chosen on a million generated items by timing 400 searches per kind of place, one at a
-/// time: against one block then seven, three windows of 1, 3 and 12 blocks, or testing the
-/// newest 512 vectors one by one first, eight blocks at once had the lowest 95th percentile
-/// (9–11 ms) at about the same mean (5–6 ms) (docs/benchmarks.md, fifth pass).
-const FIRST_BLOCKS: i64 = 8;
+/// The windows of blocks a PostgreSQL search asks the index for, from the newest, before it
+/// searches everything older: the newest two (the newest is partly filled), six more, then 24
+/// more (131,072 ids in all). A window holds the place's block tokens (`zs43b244 | …`, see
+/// [`pg_scope_tokens`]), so GIN walks only the place's items in those blocks, or the word's
+/// if it is rarer. The first two windows are read while fewer than the count's cap have
+/// matched, so a common word stops after the first; the third only while the page is not
+/// full (docs/benchmarks.md, eleventh pass: a station's search walked the 32,768 ids of the
+/// city's eight newest blocks, 2.4 ms to find 5 matches).
+const SEARCH_WINDOWS: [i64; 3] = [2, 6, 24];
+
+/// At most this many block tokens in a window: a county hub's station has its own and its
+/// twenty points' tokens, and GIN tests every candidate against the whole query, so 480 tokens
+/// (24 blocks) took 33 ms where 120 took 1.6 ms (docs/benchmarks.md, eleventh pass). A wider
+/// place gets narrower windows.
+const MAX_WINDOW_TOKENS: usize = 120;
+
+/// How many of [`SEARCH_WINDOWS`] count matches up to the cap (32,768 ids); later windows
+/// only fill the page.
+const COUNTED_WINDOWS: usize = 2;
 
 /// A full-text list on PostgreSQL. GIN answers a set, not the newest matches first: for a word
 /// found in every tenth item it reads a posting list of a hundred thousand entries, and the
-/// row of every match to sort them, where a page needs twenty. So a search asks the index
-/// twice at most:
-/// 1. for the words, the place (see [`place_tokens`]) and the newest [`FIRST_BLOCKS`] blocks'
-///    tokens together. GIN intersects posting lists led by the rarest, so this costs about
-///    the matches within those blocks, however common the word; a common word fills the page
-///    here;
-/// 2. only if that does not fill the page, for the words and the place in everything older,
-///    which is then a rarer word's or a narrower place's smaller set.
+/// row of every match to sort them, where a page needs twenty. So a search asks the index for
+/// the windows of [`SEARCH_WINDOWS`] in turn, the words and the place's block tokens
+/// together. GIN intersects posting lists led by the rarest, so a window costs about the
+/// place's items in it or the word's, whichever is fewer, and the rows of the matches. Only
+/// if those do not fill the page does it ask for the words and the place (see
+/// [`place_tokens`]) in everything older, which is then a rarer word's or a narrower place's
+/// smaller set.
 ///
-/// The total is exact up to [`SEARCH_TOTAL_CAP`] when the second step ran, else a lower bound
-/// (`total_capped`) counted in the newest blocks, unless `exact_total`, which asks the index
+/// The total is exact up to [`SEARCH_TOTAL_CAP`] when the last step ran, else a lower bound
+/// (`total_capped`) counted in the newest windows, unless `exact_total`, which asks the index
 /// for everything at once.
 async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page<OpinionSummary>> {
     let today = today();
-    let place = place_tsquery(&place_tokens(db, scope, f).await?);
+    let groups = place_tokens(db, scope, f).await?;
+    let place = place_tsquery(&groups);
     let top = match f.before_id {
         Some(b) => b - 1,
         None => {
@@ -2352,17 +2368,33 @@ async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page
     // Every id above this has been searched.
     let mut searched_down_to = top;
     if !f.exact_total && top > 0 {
-        let newest = top / SEARCH_BLOCK;
-        let oldest = (newest - FIRST_BLOCKS + 1).max(0);
-        let lo = (oldest * SEARCH_BLOCK - 1).max(0);
-        let blocks: Vec<String> = (oldest..=newest).map(|b| format!("zb{b}")).collect();
-        let window = Window {
-            ids: (lo, top),
-            blocks: Some(blocks.join(" | ")),
-            limit: Some(wanted(0)),
-        };
-        ids = search_ids(db, scope, f, today, &place, window).await?;
-        searched_down_to = lo;
+        let (blocked, others) = blocked_place(groups);
+        let others = place_tsquery(&others);
+        let mut upper = top / SEARCH_BLOCK;
+        for (i, blocks) in SEARCH_WINDOWS.into_iter().enumerate() {
+            let blocks = blocks.min((MAX_WINDOW_TOKENS / blocked.len()).max(1) as i64);
+            let oldest = (upper - blocks + 1).max(0);
+            let lo = (oldest * SEARCH_BLOCK - 1).max(0);
+            let tokens: Vec<String> = (oldest..=upper)
+                .flat_map(|b| blocked.iter().map(move |t| format!("{t}b{b}")))
+                .collect();
+            let window = Window {
+                ids: (lo, searched_down_to),
+                blocks: Some(tokens.join(" | ")),
+                limit: Some(wanted(ids.len())),
+            };
+            ids.extend(search_ids(db, scope, f, today, &others, window).await?);
+            searched_down_to = lo;
+            let enough = if i + 1 < COUNTED_WINDOWS {
+                wanted(ids.len()) <= 0
+            } else {
+                ids.len() as i64 > f.limit
+            };
+            if enough || lo == 0 {
+                break;
+            }
+            upper = oldest - 1;
+        }
     }
     if ids.len() as i64 <= f.limit && searched_down_to > 0 {
         let window = Window {
@@ -2384,6 +2416,24 @@ async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page
     ids.truncate(f.limit as usize + 1);
     let items = summaries_of(db, ids).await?;
     Ok(page_of(items, f.limit, total, total_capped))
+}
+
+/// Splits the place groups of a search (see [`place_tokens`]) into the one whose block tokens a
+/// window asks for and the rest, which stay plain. The narrowest: a station (with its points),
+/// else the last region (the filter's, within the scope's); with no place, the city's blocks
+/// (`zb<block>`).
+fn blocked_place(mut groups: Vec<Vec<String>>) -> (Vec<String>, Vec<Vec<String>>) {
+    let pick = groups
+        .iter()
+        .position(|g| g.iter().all(|t| t.starts_with("zs")))
+        .or_else(|| groups.len().checked_sub(1));
+    match pick {
+        Some(i) => {
+            let blocked = groups.remove(i);
+            (blocked, groups)
+        }
+        None => (vec!["z".to_owned()], groups),
+    }
 }
 
 /// The list rows of these opinions on PostgreSQL, newest first. The ids are one array value,
@@ -2810,7 +2860,28 @@ pub async fn category_corrections(db: &Db, limit: i64) -> DbResult<Vec<(String, 
 
 #[cfg(test)]
 mod tests {
-    use super::fts_word;
+    use super::{blocked_place, fts_word, pg_scope_tokens};
+
+    #[test]
+    fn postgres_rows_carry_their_places_within_their_block() {
+        assert_eq!(
+            pg_scope_tokens(4096 * 244 + 5, 43, "/1/2/39/"),
+            "zs43 zr1 zr2 zr39 zb244 zs43b244 zr1b244 zr2b244 zr39b244"
+        );
+    }
+
+    #[test]
+    fn a_search_window_asks_for_the_narrowest_place_by_block() {
+        let v = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // A station (with its points) over a region, whichever comes first.
+        let (blocked, rest) = blocked_place(vec![v(&["zr39"]), v(&["zs43", "zs44"])]);
+        assert_eq!((blocked, rest), (v(&["zs43", "zs44"]), vec![v(&["zr39"])]));
+        // The filter's region (the last) over the scope's.
+        let (blocked, rest) = blocked_place(vec![v(&["zr2"]), v(&["zr39"])]);
+        assert_eq!((blocked, rest), (v(&["zr39"]), vec![v(&["zr2"])]));
+        // No place: the city's blocks, `zb<block>`.
+        assert_eq!(blocked_place(Vec::new()), (v(&["z"]), Vec::new()));
+    }
 
     #[test]
     fn search_words_become_the_tokens_the_index_holds() {
