@@ -2329,9 +2329,9 @@ const SEARCH_WINDOWS: [i64; 3] = [2, 6, 24];
 
 /// At most this many block tokens in a window: a county hub's station has its own and its
 /// twenty points' tokens, and GIN tests every candidate against the whole query, so 480 tokens
-/// (24 blocks) took 33 ms where 120 took 1.6 ms (docs/benchmarks.md, eleventh pass). A wider
+/// (24 blocks) took 33 ms, 120 took 1.6–3 ms (docs/benchmarks.md, eleventh pass). A wider
 /// place gets narrower windows.
-const MAX_WINDOW_TOKENS: usize = 120;
+const MAX_WINDOW_TOKENS: usize = 64;
 
 /// How many of [`SEARCH_WINDOWS`] count matches up to the cap (32,768 ids); later windows
 /// only fill the page.
@@ -2483,9 +2483,12 @@ async fn search_ids(
     //    limit. As a plain join the planner, which expects thousands of matches, merges them
     //    with the whole table read backwards through its primary key (0.26 s where this takes
     //    8 ms, docs/benchmarks.md, fifth pass).
+    // The query is a scalar subquery, a value the planner does not see: it then always asks
+    // the index. Seeing it, it priced a common word with a window's hundred block tokens at
+    // 15 % of the table and read all of it, 6 s (eleventh pass).
     let mut s = Sql::new(
         "SELECT f.fid FROM (SELECT fid FROM (SELECT opinion_id AS fid FROM opinion_text \
-         WHERE search_vector @@ (plainto_tsquery('simple', ",
+         WHERE search_vector @@ (SELECT plainto_tsquery('simple', ",
     );
     s.bind(pg_words(&f.q)).push(")");
     if !place.is_empty() {
