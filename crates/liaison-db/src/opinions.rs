@@ -2314,7 +2314,7 @@ fn page_of(
 }
 
 /// Ids per block of the PostgreSQL search vectors' `zb<block>` token (see [`pg_scope_tokens`]).
-/// Changing it needs the tokens of stored rows rewritten (migration 0013 wrote them).
+/// Changing it needs the tokens of stored rows rewritten (migrations 0013 and 0017 wrote them).
 pub const SEARCH_BLOCK: i64 = 4096;
 
 /// The windows of blocks a PostgreSQL search asks the index for, from the newest, before it
