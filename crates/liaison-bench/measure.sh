@@ -10,7 +10,7 @@
 # Environment: BIN (directory holding the liaison and liaison-bench binaries to measure,
 # default target/release), BENCH_DIR (the set's directory, default
 # /tmp/liaison-bench-<backend>, as run.sh leaves it with BENCH_KEEP=1), BENCH_PG (admin URL),
-# BENCH_PORT (18080), BENCH_CORPUS, BENCH_DURATION (20 s), BENCH_INTAKE (8000).
+# BENCH_PORT (18080), BENCH_CORPUS, BENCH_DURATION (20 s), BENCH_INTAKE (8000), BENCH_CLIENTS (32).
 set -uo pipefail
 
 backend=${1:?usage: measure.sh sqlite|postgres SCENARIO...}
@@ -60,11 +60,11 @@ for scenario in "$@"; do
   before=$(pg_cpu)
   if [ "$scenario" = intake ]; then
     "$bin/liaison-bench" intake --url "http://127.0.0.1:$port" --database-url "$url" \
-      --data-dir "$work" --corpus "$corpus" --count "${BENCH_INTAKE:-8000}" --concurrency 32 \
+      --data-dir "$work" --corpus "$corpus" --count "${BENCH_INTAKE:-8000}" --concurrency "${BENCH_CLIENTS:-32}" \
       --server-pid "$pid"
   else
     "$bin/liaison-bench" load --url "http://127.0.0.1:$port" --database-url "$url" \
-      --data-dir "$work" --corpus "$corpus" --concurrency 32 --duration "${BENCH_DURATION:-20}" \
+      --data-dir "$work" --corpus "$corpus" --concurrency "${BENCH_CLIENTS:-32}" --duration "${BENCH_DURATION:-20}" \
       --scenarios "$scenario" --server-pid "$pid"
   fi
   if [ "$backend" = postgres ]; then

@@ -132,7 +132,6 @@ fn canonical(
 
 const HEAD_SQLITE: &str = "SELECT last_id, last_mac FROM audit_head WHERE id = 1";
 const HEAD_PG: &str = "SELECT last_id, last_mac FROM audit_head WHERE id = 1 FOR UPDATE";
-const SET_HEAD: &str = "UPDATE audit_head SET last_id = $1, last_mac = $2 WHERE id = 1";
 
 /// Appends a record inside `tx`. The head row is locked (PostgreSQL `FOR UPDATE`; SQLite's
 /// `BEGIN IMMEDIATE` already holds the write lock), so concurrent writers chain in order.
@@ -150,21 +149,36 @@ pub async fn append_many(
     keys: &Keys,
     entries: &[(&Actor, Entry<'_>)],
 ) -> DbResult<Vec<i64>> {
+    let (ids, stmts) = append_many_sql(tx, keys, entries).await?;
+    Sql::execute_all_tx(stmts, tx).await?;
+    Ok(ids)
+}
+
+/// [`append_many`] up to its writes: takes the chain's head (locking it on PostgreSQL) and
+/// returns the records' ids and the statements that store them and move the head, for a caller
+/// that runs them with others in the same transaction.
+pub(crate) async fn append_many_sql(
+    tx: &mut Tx,
+    keys: &Keys,
+    entries: &[(&Actor, Entry<'_>)],
+) -> DbResult<(Vec<i64>, Vec<Sql>)> {
     if entries.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     let (last_id, mut prev_mac): (i64, String) = match &mut tx.inner {
         crate::db::TxInner::Sqlite(t) => sqlx::query_as(HEAD_SQLITE).fetch_one(&mut **t).await?,
         crate::db::TxInner::Postgres(t) => sqlx::query_as(HEAD_PG).fetch_one(&mut **t).await?,
     };
+    let postgres = tx.backend() == crate::Backend::Postgres;
     let mut ids = Vec::with_capacity(entries.len());
+    let mut stmts = Vec::new();
     // 14 values a row: 64 rows a statement stay far below both backends' parameter limits.
     for chunk in entries.chunks(64) {
         let mut s = Sql::new(
             "INSERT INTO audit_log (id, at, actor_id, actor_name, actor_role, action, entity, \
              entity_id, summary, before_json, after_json, ip, prev_mac, mac) ",
         );
-        if let crate::db::TxInner::Postgres(_) = &tx.inner {
+        if postgres {
             // The identity column is GENERATED ALWAYS: the ids come from the head instead.
             s.push("OVERRIDING SYSTEM VALUE ");
         }
@@ -197,11 +211,16 @@ pub async fn append_many(
             ids.push(id);
             prev_mac = mac;
         }
-        s.execute_tx(tx).await?;
+        stmts.push(s);
     }
     let last = *ids.last().expect("not empty");
-    on_tx!(tx, t => sqlx::query(SET_HEAD).bind(last).bind(&prev_mac).execute(t).await.map(|r| r.rows_affected()))?;
-    Ok(ids)
+    let mut head = Sql::new("UPDATE audit_head SET last_id = ");
+    head.bind(last)
+        .push(", last_mac = ")
+        .bind(prev_mac)
+        .push(" WHERE id = 1");
+    stmts.push(head);
+    Ok((ids, stmts))
 }
 
 /// Filters for reading the log.

@@ -120,6 +120,12 @@ pub async fn append_events(
     tx: &mut Tx,
     events: &[(&Actor, Item, TimelineEvent<'_>)],
 ) -> DbResult<()> {
+    Sql::execute_all_tx(events_sql(events), tx).await
+}
+
+/// The statements of [`append_events`], for a caller that runs them with others.
+pub(crate) fn events_sql(events: &[(&Actor, Item, TimelineEvent<'_>)]) -> Vec<Sql> {
+    let mut out = Vec::new();
     // The two tables have the same columns; only the owner column differs.
     for opinions in [true, false] {
         let rows: Vec<&(&Actor, Item, TimelineEvent<'_>)> = events
@@ -153,10 +159,10 @@ pub async fn append_events(
                     ],
                 );
             }
-            s.execute_tx(tx).await?;
+            out.push(s);
         }
     }
-    Ok(())
+    out
 }
 
 /// What a unit's officer or lead is for an item, from the item's active assignments given as
@@ -225,6 +231,12 @@ pub struct Outgoing<'a> {
 
 /// Queues notifications, one statement per 64 (a batch of intakes).
 pub async fn enqueue_many(tx: &mut Tx, rows: &[Outgoing<'_>]) -> DbResult<()> {
+    Sql::execute_all_tx(notifications_sql(rows), tx).await
+}
+
+/// The statements of [`enqueue_many`], for a caller that runs them with others.
+pub(crate) fn notifications_sql(rows: &[Outgoing<'_>]) -> Vec<Sql> {
+    let mut out = Vec::new();
     let at = now();
     for chunk in rows.chunks(64) {
         let mut s = Sql::new(
@@ -252,9 +264,9 @@ pub async fn enqueue_many(tx: &mut Tx, rows: &[Outgoing<'_>]) -> DbResult<()> {
                 ],
             );
         }
-        s.execute_tx(tx).await?;
+        out.push(s);
     }
-    Ok(())
+    out
 }
 
 /// Checks that handling units exist and are active; the message names the first that is not.

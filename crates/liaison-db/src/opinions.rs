@@ -1006,10 +1006,15 @@ async fn create_together(
             replayed: false,
         }));
     }
-    insert_texts(&mut tx, &texts).await?;
-    handling::append_events(&mut tx, &events).await?;
-    handling::enqueue_many(&mut tx, &outbox).await?;
-    audit::append_many(&mut tx, keys, &audits).await?;
+    // Two round trips for the rest of the batch's rows: the texts, events and notifications,
+    // then the audit chain's records once its head is taken (on PostgreSQL that locks it, so
+    // it is taken last and held only for its own writes and the commit).
+    let mut rest = texts_sql(tx.backend(), &texts);
+    rest.extend(handling::events_sql(&events));
+    rest.extend(handling::notifications_sql(&outbox));
+    Sql::execute_all_tx(rest, &mut tx).await?;
+    let (_, audit_rows) = audit::append_many_sql(&mut tx, keys, &audits).await?;
+    Sql::execute_all_tx(audit_rows, &mut tx).await?;
     tx.commit().await?;
     Ok(results
         .into_iter()
@@ -1017,12 +1022,13 @@ async fn create_together(
         .collect())
 }
 
-/// Stores the texts of new opinions (and on SQLite their full-text rows), a statement per
-/// table for the whole batch: (id, submission, region path).
-async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResult<()> {
+/// The statements that store the texts of new opinions (and on SQLite their full-text rows), a
+/// statement per table for every 64 of the batch: (id, submission, region path).
+fn texts_sql(backend: crate::Backend, texts: &[(i64, &NewOpinion, &str)]) -> Vec<Sql> {
+    let mut out = Vec::new();
     // PostgreSQL keeps the place tokens beside the words (its search vector is generated from
     // both); SQLite writes them into the full-text row below.
-    let postgres = tx.backend() == crate::Backend::Postgres;
+    let postgres = backend == crate::Backend::Postgres;
     for chunk in texts.chunks(64) {
         let mut s = Sql::new(if postgres {
             "INSERT INTO opinion_text (opinion_id, body, search_text, scope_tokens) VALUES "
@@ -1040,9 +1046,9 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
             }
             s.bind_row(i == 0, row);
         }
-        s.execute_tx(tx).await?;
+        out.push(s);
     }
-    if let TxInner::Sqlite(_) = &tx.inner {
+    if !postgres {
         // In ascending rowid order, which is newest first (see [`fts_rowid`]): FTS5 writes its
         // pending words out as a new segment whenever a rowid is lower than the one before, so
         // the other order would write a segment per row.
@@ -1057,10 +1063,10 @@ async fn insert_texts(tx: &mut Tx, texts: &[(i64, &NewOpinion, &str)]) -> DbResu
                 );
                 s.bind_row(i == 0, [Arg::from(fts_rowid(*id)), text.into()]);
             }
-            s.execute_tx(tx).await?;
+            out.push(s);
         }
     }
-    Ok(())
+    out
 }
 
 /// Pages (about 4 KB each) that one step of [`tidy_search_index`] merges; one step holds

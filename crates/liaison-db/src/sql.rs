@@ -138,6 +138,61 @@ impl Sql {
         self.push(")")
     }
 
+    /// Appends another query's text and values, its placeholders numbered after this one's.
+    fn push_query(&mut self, other: Sql) {
+        debug_assert_eq!(
+            other.marks.len(),
+            other.args.len(),
+            "one value per placeholder"
+        );
+        let mut at = 0;
+        let mut args = other.args.into_iter();
+        for &(start, end) in &other.marks {
+            self.text.push_str(&other.text[at..start]);
+            self.bind(args.next().expect("one value per placeholder"));
+            at = end;
+        }
+        self.text.push_str(&other.text[at..]);
+    }
+
+    /// Runs data-changing statements (`INSERT`, `UPDATE`, without `RETURNING`) in order, in one
+    /// round trip: on SQLite as one text of several statements, on PostgreSQL as the
+    /// data-modifying `WITH` parts of one statement. On SQLite every statement is a hop to the
+    /// connection's thread and back, and the intake writer's chain of them, not the work in
+    /// them, bounded its throughput (docs/benchmarks.md, twelfth pass). PostgreSQL runs the parts
+    /// of one statement on one snapshot, so no part may depend on another's rows.
+    pub async fn execute_all_tx(stmts: Vec<Sql>, tx: &mut Tx) -> DbResult<()> {
+        let mut stmts = stmts.into_iter();
+        let Some(first) = stmts.next() else {
+            return Ok(());
+        };
+        let postgres = tx.backend() == Backend::Postgres;
+        let mut all = Sql::new("");
+        let mut rest = stmts.peekable();
+        if postgres && rest.peek().is_some() {
+            all.push("WITH q0 AS (");
+            all.push_query(first);
+            let mut n = 0;
+            while let Some(s) = rest.next() {
+                n += 1;
+                if rest.peek().is_some() {
+                    all.text.push_str(&format!("), q{n} AS ("));
+                    all.push_query(s);
+                } else {
+                    all.push(") ");
+                    all.push_query(s);
+                }
+            }
+        } else {
+            all.push_query(first);
+            for s in rest {
+                all.push("; ");
+                all.push_query(s);
+            }
+        }
+        all.execute_tx(tx).await.map(|_| ())
+    }
+
     /// The SQL text so far (for tests and logs; values are never in it).
     pub fn text(&self) -> &str {
         &self.text

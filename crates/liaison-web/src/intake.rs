@@ -327,12 +327,17 @@ impl Writer {
                 let (tx, rx) = tokio::sync::mpsc::channel(BATCH_MAX * 4);
                 let rx = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
                 for _ in 0..writers(self.db.backend()) {
-                    tokio::spawn(run_writer(
+                    let writer = run_writer(
                         self.db.clone(),
                         self.keys.clone(),
                         self.rules.clone(),
                         rx.clone(),
-                    ));
+                    );
+                    if self.db.backend() == liaison_db::Backend::Sqlite {
+                        own_thread(writer);
+                    } else {
+                        tokio::spawn(writer);
+                    }
                 }
                 tx
             })
@@ -372,6 +377,28 @@ fn writers(backend: liaison_db::Backend) -> usize {
     match backend {
         liaison_db::Backend::Sqlite => 1,
         liaison_db::Backend::Postgres => 4,
+    }
+}
+
+/// Runs SQLite's writer on a thread of its own. Its batch is a chain of statements, each a hop
+/// to the connection's thread and back; on the shared runtime every hop back waited until a
+/// worker finished what it was doing (segmenting and classifying other submissions), so the
+/// one writer, not the cores, bounded intake (docs/benchmarks.md, twelfth pass). SQLite's
+/// connections are threads of their own, not sockets of a runtime, so they serve any runtime.
+fn own_thread(writer: impl std::future::Future<Output = ()> + Send + 'static) {
+    let started = std::thread::Builder::new()
+        .name("intake-writer".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(writer),
+                Err(e) => tracing::error!(error = %e, "intake writer could not start"),
+            }
+        });
+    if let Err(e) = started {
+        tracing::error!(error = %e, "intake writer thread could not start");
     }
 }
 

@@ -37,6 +37,7 @@ backend_tests!(
     a_region_subtree_is_exactly_the_paths_below_it,
     follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
     two_deadline_saves_at_once_each_record_what_the_other_left,
+    statements_run_together_keep_their_values_and_fail_together,
 );
 
 #[test]
@@ -1100,5 +1101,58 @@ async fn two_deadline_saves_at_once_each_record_what_the_other_left(b: Backend) 
             .unwrap()
             .first_broken
             .is_none()
+    );
+}
+
+/// [`Sql::execute_all_tx`]: on SQLite one text of several statements, on PostgreSQL the
+/// data-modifying parts of one statement. Each statement gets its own values (their
+/// placeholders are renumbered), they run in order, and one that fails fails them all.
+async fn statements_run_together_keep_their_values_and_fail_together(b: Backend) {
+    use liaison_db::sql::Sql;
+    let Some((t, _keys)) = db(b).await else {
+        return;
+    };
+    let setting = |key: &'static str, value: &'static str| {
+        let mut s = Sql::new("INSERT INTO setting (key, value) VALUES (");
+        s.bind(key).push(", ").bind(value).push(")");
+        s
+    };
+    let settings = |db: &Db| {
+        let db = db.clone();
+        async move {
+            Sql::new("SELECT key, value FROM setting WHERE key LIKE 'test.%' ORDER BY key")
+                .fetch_all::<(String, String)>(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let mut tx = t.db.begin().await.unwrap();
+    let mut change = Sql::new("UPDATE setting SET value = ");
+    change.bind("三").push(" WHERE key = ").bind("test.c");
+    Sql::execute_all_tx(
+        vec![setting("test.a", "一"), setting("test.b", "二"), change],
+        &mut tx,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+    tx.commit().await.unwrap();
+    let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+    assert_eq!(
+        settings(&t.db).await,
+        vec![pair("test.a", "一"), pair("test.b", "二")]
+    );
+
+    // A key stored already fails the second statement: nothing of the first stays.
+    let mut tx = t.db.begin().await.unwrap();
+    let failed = Sql::execute_all_tx(
+        vec![setting("test.c", "三"), setting("test.a", "重")],
+        &mut tx,
+    )
+    .await;
+    assert!(failed.is_err(), "{b:?}: a stored key must fail");
+    drop(tx);
+    assert_eq!(
+        settings(&t.db).await,
+        vec![pair("test.a", "一"), pair("test.b", "二")]
     );
 }
