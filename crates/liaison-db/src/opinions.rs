@@ -2339,6 +2339,13 @@ const SEARCH_WINDOWS: [i64; 3] = [2, 6, 24];
 /// place gets narrower windows.
 const MAX_WINDOW_TOKENS: usize = 64;
 
+/// Matches expected below a window (its own rate of matches carried over the older ids) under
+/// which a search that has not filled its page leaves the windows and reads everything older
+/// at once: so few matches cost little to read in one go, while each further window costs a
+/// walk of the word's or the place's list as well. Searches that ended there had spent more
+/// time in the windows before than in that read (docs/benchmarks.md, twelfth pass).
+const REST_WHEN_EXPECTED_BELOW: f64 = 400.0;
+
 /// How many of [`SEARCH_WINDOWS`] count matches up to the cap (32,768 ids); later windows
 /// only fill the page.
 const COUNTED_WINDOWS: usize = 2;
@@ -2396,7 +2403,9 @@ async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page
             } else {
                 ids.len() as i64 > f.limit
             };
-            if enough || lo == 0 {
+            let expected_older = ids.len() as f64 * lo as f64 / (top - lo).max(1) as f64;
+            let few_left = ids.len() as i64 <= f.limit && expected_older < REST_WHEN_EXPECTED_BELOW;
+            if enough || few_left || lo == 0 {
                 break;
             }
             upper = oldest - 1;
@@ -2488,34 +2497,46 @@ async fn search_ids(
     // 3. each one's row tested against the scope and the filters, in that order, until the
     //    limit. As a plain join the planner, which expects thousands of matches, merges them
     //    with the whole table read backwards through its primary key (0.26 s where this takes
-    //    8 ms, docs/benchmarks.md, fifth pass).
-    // The query is a scalar subquery, a value the planner does not see: it then always asks
+    //    8 ms, docs/benchmarks.md, fifth pass). Left out when the index alone answers (below).
+    // Each query is a scalar subquery, a value the planner does not see: it then always asks
     // the index. Seeing it, it priced a common word with a window's hundred block tokens at
     // 15 % of the table and read all of it, 6 s (eleventh pass).
+    // The words, the place and the blocks are conditions of their own, not one query joined by
+    // `&&`: GIN then advances each to the next row the others could match, skipping ahead in
+    // its lists. As one query it walked every item of whichever part it took for the rarest,
+    // often a station's twenty points (80,000 items) where the word had 15,000: 9.3 ms against
+    // 3.1 ms (docs/benchmarks.md, twelfth pass).
     let mut s = Sql::new(
         "SELECT f.fid FROM (SELECT fid FROM (SELECT opinion_id AS fid FROM opinion_text \
          WHERE search_vector @@ (SELECT plainto_tsquery('simple', ",
     );
-    s.bind(pg_words(&f.q)).push(")");
+    s.bind(pg_words(&f.q)).push("))");
     if !place.is_empty() {
-        s.push(" && to_tsquery('simple', ")
+        s.push(" AND search_vector @@ (SELECT to_tsquery('simple', ")
             .bind(place.to_owned())
-            .push(")");
+            .push("))");
     }
     if let Some(blocks) = w.blocks {
-        s.push(" && to_tsquery('simple', ").bind(blocks).push(")");
+        s.push(" AND search_vector @@ (SELECT to_tsquery('simple', ")
+            .bind(blocks)
+            .push("))");
     }
     let (lo, hi) = w.ids;
-    s.push(") OFFSET 0) AS m WHERE fid > ")
+    s.push(" OFFSET 0) AS m WHERE fid > ")
         .bind(lo)
         .push(" AND fid <= ")
         .bind(hi)
-        .push(
-            " ORDER BY fid DESC OFFSET 0) AS f CROSS JOIN LATERAL \
-             (SELECT 1 AS one FROM opinion o WHERE o.id = f.fid",
-        );
-    filter_where(&mut s, scope, f, today);
-    s.push(" OFFSET 0) AS o ORDER BY f.fid DESC");
+        .push(" ORDER BY fid DESC OFFSET 0) AS f");
+    // When the tokens are the whole of the scope and the filters, the index's matches are the
+    // list's (as for SQLite's count): testing each one's row would change nothing, and those
+    // probes, up to 201 a search, were most of the cost of reading everything older than the
+    // windows (docs/benchmarks.md, twelfth pass).
+    if !place_is_in_the_index(scope, f) {
+        s.push(" CROSS JOIN LATERAL (SELECT 1 AS one FROM opinion o WHERE o.id = f.fid");
+        filter_where(&mut s, scope, f, today);
+        s.push(" OFFSET 0) AS o");
+    }
+    s.push(" ORDER BY f.fid DESC");
     if let Some(n) = w.limit {
         s.push(" LIMIT ").bind(n.max(1));
     }
