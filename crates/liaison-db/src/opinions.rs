@@ -2503,9 +2503,9 @@ async fn search_ids(
     // 15 % of the table and read all of it, 6 s (eleventh pass).
     // The words, the place and the blocks are conditions of their own, not one query joined by
     // `&&`: GIN then advances each to the next row the others could match, skipping ahead in
-    // its lists. As one query it walked every item of whichever part it took for the rarest,
-    // often a station's twenty points (80,000 items) where the word had 15,000: 9.3 ms against
-    // 3.1 ms (docs/benchmarks.md, twelfth pass).
+    // its lists. As one query it walked every item of the part it sorted first, often a
+    // station's points (13 tokens of some 4,650 items each) before a rarer word: the index
+    // scan took 8.8 ms against 3.1 ms (docs/benchmarks.md, twelfth pass).
     let mut s = Sql::new(
         "SELECT f.fid FROM (SELECT fid FROM (SELECT opinion_id AS fid FROM opinion_text \
          WHERE search_vector @@ (SELECT plainto_tsquery('simple', ",
