@@ -2339,13 +2339,6 @@ const SEARCH_WINDOWS: [i64; 3] = [2, 6, 24];
 /// place gets narrower windows.
 const MAX_WINDOW_TOKENS: usize = 64;
 
-/// Matches expected below a window (its own rate of matches carried over the older ids) under
-/// which a search that has not filled its page leaves the windows and reads everything older
-/// at once: so few matches cost little to read in one go, while each further window costs a
-/// walk of the word's or the place's list as well. Searches that ended there had spent more
-/// time in the windows before than in that read (docs/benchmarks.md, twelfth pass).
-const REST_WHEN_EXPECTED_BELOW: f64 = 400.0;
-
 /// How many of [`SEARCH_WINDOWS`] count matches up to the cap (32,768 ids); later windows
 /// only fill the page.
 const COUNTED_WINDOWS: usize = 2;
@@ -2403,9 +2396,7 @@ async fn list_search(db: &Db, scope: &Scope, f: &OpinionFilter) -> DbResult<Page
             } else {
                 ids.len() as i64 > f.limit
             };
-            let expected_older = ids.len() as f64 * lo as f64 / (top - lo).max(1) as f64;
-            let few_left = ids.len() as i64 <= f.limit && expected_older < REST_WHEN_EXPECTED_BELOW;
-            if enough || few_left || lo == 0 {
+            if enough || lo == 0 {
                 break;
             }
             upper = oldest - 1;
