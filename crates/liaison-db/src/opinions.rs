@@ -2519,9 +2519,8 @@ async fn search_ids(
         .bind(hi)
         .push(" ORDER BY fid DESC OFFSET 0) AS f");
     // When the tokens are the whole of the scope and the filters, the index's matches are the
-    // list's (as for SQLite's count): testing each one's row would change nothing, and those
-    // probes, up to 201 a search, were most of the cost of reading everything older than the
-    // windows (docs/benchmarks.md, twelfth pass).
+    // list's (as for SQLite's count): testing each one's row would change nothing and cost up
+    // to 201 index probes a statement (docs/benchmarks.md, twelfth pass).
     if !place_is_in_the_index(scope, f) {
         s.push(" CROSS JOIN LATERAL (SELECT 1 AS one FROM opinion o WHERE o.id = f.fid");
         filter_where(&mut s, scope, f, today);
