@@ -381,10 +381,10 @@ fn writers(backend: liaison_db::Backend) -> usize {
 }
 
 /// Runs SQLite's writer on a thread of its own. Its batch is a chain of statements, each a hop
-/// to the connection's thread and back; on the shared runtime every hop back waited until a
-/// worker finished what it was doing (segmenting and classifying other submissions), so the
-/// one writer, not the cores, bounded intake (docs/benchmarks.md, twelfth pass). SQLite's
-/// connections are threads of their own, not sockets of a runtime, so they serve any runtime.
+/// to the connection's thread and back; on the shared runtime each hop back may wait until a
+/// worker has finished segmenting and classifying another submission. The gain measured was
+/// small, 0–10 % (docs/benchmarks.md, twelfth pass). SQLite's connections are threads of their
+/// own, not sockets of a runtime, so they serve any runtime.
 fn own_thread(writer: impl std::future::Future<Output = ()> + Send + 'static) {
     let started = std::thread::Builder::new()
         .name("intake-writer".into())
