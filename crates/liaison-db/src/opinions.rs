@@ -241,6 +241,69 @@ pub async fn by_tracking_no(db: &Db, tracking_no: &str) -> DbResult<Option<Opini
     s.fetch_optional(db).await
 }
 
+/// What the public list of published items asks for (Open311 `GET requests`). Empty lists and
+/// `None` do not narrow it.
+#[derive(Debug, Clone, Default)]
+pub struct PublishedFilter {
+    /// Only these tracking numbers.
+    pub tracking_nos: Vec<String>,
+    /// Only items received by this station.
+    pub station_id: Option<i64>,
+    /// Only this category (its Chinese name): the confirmed one, else the suggested one.
+    pub category: Option<String>,
+    /// Only items in one of these states (codes).
+    pub states: Vec<String>,
+    /// Received at or after.
+    pub from: Option<time::OffsetDateTime>,
+    /// Received at or before.
+    pub to: Option<time::OffsetDateTime>,
+    /// At most this many, newest first.
+    pub limit: i64,
+}
+
+/// Items whose submitters allowed publication and did not ask for confidentiality, newest
+/// first. No scope: these are public. The caller shows only what is public of them.
+pub async fn published(db: &Db, f: &PublishedFilter) -> DbResult<Vec<Opinion>> {
+    let mut s = Sql::new(SELECT);
+    // Spelled as the predicate of the index `opinion_published` (migration 0018).
+    s.push(" AND o.publishable = TRUE AND o.confidential = FALSE");
+    if !f.tracking_nos.is_empty() {
+        s.push(" AND o.tracking_no IN (");
+        for (i, no) in f.tracking_nos.iter().enumerate() {
+            if i > 0 {
+                s.push(", ");
+            }
+            s.bind(no.clone());
+        }
+        s.push(")");
+    }
+    if let Some(id) = f.station_id {
+        s.push(" AND o.station_id = ").bind(id);
+    }
+    if let Some(c) = &f.category {
+        s.push(" AND (CASE WHEN o.category = '' THEN o.category_suggested ELSE o.category END) = ")
+            .bind(c.clone());
+    }
+    if !f.states.is_empty() {
+        s.push(" AND o.state IN (");
+        for (i, st) in f.states.iter().enumerate() {
+            if i > 0 {
+                s.push(", ");
+            }
+            s.bind(st.clone());
+        }
+        s.push(")");
+    }
+    if let Some(from) = f.from {
+        s.push(" AND o.created_at >= ").bind(from);
+    }
+    if let Some(to) = f.to {
+        s.push(" AND o.created_at <= ").bind(to);
+    }
+    s.push(" ORDER BY o.id DESC LIMIT ").bind(f.limit);
+    s.fetch_all(db).await
+}
+
 /// [`SELECT`] without the body, for the citizen's tracking lookup: the most frequent public
 /// read, which shows the state, the timeline and the replies but never the body, so it skips
 /// the text table.

@@ -987,7 +987,189 @@ mod outbox {
 mod open311 {
     use super::*;
 
-    backend_tests!(an_open311_client_posts_and_reads_a_request,);
+    backend_tests!(
+        an_open311_client_posts_and_reads_a_request,
+        an_open311_client_speaks_xml_and_lists_only_published_items,
+    );
+
+    /// Parses an XML answer with a real parser (so it must be well-formed) and returns the
+    /// text of every element called `name`, in document order.
+    fn xml_texts(xml: &str, name: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{e}: {xml}"));
+        doc.descendants()
+            .filter(|n| n.has_tag_name(name))
+            .map(|n| n.text().unwrap_or("").to_owned())
+            .collect()
+    }
+
+    async fn get_text(app: &TestApp, path: &str) -> (u16, String, String) {
+        let r = app.client().get(app.url(path)).send().await.unwrap();
+        let status = r.status().as_u16();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, kind, r.text().await.unwrap())
+    }
+
+    async fn an_open311_client_speaks_xml_and_lists_only_published_items(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        // Discovery, services and a service definition, in XML and JSON.
+        let (s, kind, xml) = get_text(&app, "/open311/discovery.xml").await;
+        assert_eq!(s, 200);
+        assert!(kind.starts_with("text/xml"), "{kind}");
+        assert!(xml_texts(&xml, "url")[0].ends_with("/open311/v2"));
+        assert_eq!(xml_texts(&xml, "format"), ["text/xml", "application/json"]);
+        let (s, _, json) = get_text(&app, "/open311/discovery.json").await;
+        assert_eq!(s, 200);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            v["endpoints"][0]["specification"],
+            "http://wiki.open311.org/GeoReport_v2"
+        );
+        let (s, _, xml) = get_text(&app, "/open311/v2/services.xml").await;
+        assert_eq!(s, 200);
+        assert!(xml_texts(&xml, "service_code").contains(&"environment".to_owned()));
+        let (s, _, xml) = get_text(&app, "/open311/v2/services/environment.xml").await;
+        assert_eq!(s, 200);
+        assert_eq!(xml_texts(&xml, "service_code"), ["environment"]);
+        let (s, _, xml) = get_text(&app, "/open311/v2/services/nothing.xml").await;
+        assert_eq!(s, 404);
+        assert!(!xml_texts(&xml, "description")[0].is_empty());
+        let (s, _, _) = get_text(&app, "/open311/v2/services.csv").await;
+        assert_eq!(s, 404);
+
+        // A request posted in XML, not published (Open311 submissions never ask).
+        let r = app
+            .client()
+            .post(app.url("/open311/v2/requests.xml"))
+            .form(&[
+                ("jurisdiction_id", "JJ-HM"),
+                ("service_code", "transport"),
+                ("description", "公交站台的顶棚破了，下雨天没法等车。"),
+                ("phone", "13512340000"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let xml = r.text().await.unwrap();
+        let hidden = xml_texts(&xml, "service_request_id")[0].clone();
+        assert!(!hidden.is_empty());
+        let r = app
+            .client()
+            .post(app.url("/open311/v2/requests.xml"))
+            .form(&[("service_code", "transport")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(xml_texts(&r.text().await.unwrap(), "description")[0].contains("jurisdiction_id"));
+
+        // A published item whose text holds markup, and a published but confidential one.
+        let mut body = sample();
+        body["body"] = json!("路口<script>alert(1)</script>的红绿灯坏了 & 没人修，晚上很危险。");
+        let r = submit(&app, body, None).await;
+        assert_eq!(r.status(), 201);
+        let shown: Value = r.json().await.unwrap();
+        let shown = shown["tracking_no"].as_str().unwrap().to_owned();
+        let mut body = sample();
+        body["confidential"] = json!(true);
+        let r = submit(&app, body, None).await;
+        assert_eq!(r.status(), 201);
+        let secret: Value = r.json().await.unwrap();
+        let secret = secret["tracking_no"].as_str().unwrap().to_owned();
+
+        let (s, kind, xml) = get_text(&app, "/open311/v2/requests.xml").await;
+        assert_eq!(s, 200);
+        assert!(kind.starts_with("text/xml"));
+        assert_eq!(
+            xml_texts(&xml, "service_request_id"),
+            std::slice::from_ref(&shown)
+        );
+        let text = &xml_texts(&xml, "description")[0];
+        assert!(
+            text.contains("<script>alert(1)</script>"),
+            "escaped, then read back: {text}"
+        );
+        assert!(xml.contains("&lt;script&gt;"));
+        assert!(!xml.contains("13812345678") && !xml.contains("王小明"));
+        assert_eq!(xml_texts(&xml, "status"), ["open"]);
+
+        let list = |q: String| {
+            let app = &app;
+            async move {
+                let (s, _, json) = get_text(app, &format!("/open311/v2/requests.json?{q}")).await;
+                assert_eq!(s, 200, "{q}: {json}");
+                let v: Value = serde_json::from_str(&json).unwrap();
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["service_request_id"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            list(format!("service_request_id={shown},{secret},{hidden}")).await,
+            std::slice::from_ref(&shown),
+            "only the published item, whatever is asked for"
+        );
+        assert_eq!(
+            list("status=open".into()).await,
+            std::slice::from_ref(&shown)
+        );
+        assert!(list("status=closed".into()).await.is_empty());
+        assert_eq!(
+            list("status=open,closed".into()).await,
+            std::slice::from_ref(&shown)
+        );
+        assert_eq!(
+            list("jurisdiction_id=JJ-HM".into()).await,
+            std::slice::from_ref(&shown)
+        );
+        assert!(
+            list("start_date=2099-01-01T00:00:00Z".into())
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            list("start_date=2020-01-01&end_date=2099-12-31T00:00:00%2B08:00".into()).await,
+            std::slice::from_ref(&shown)
+        );
+        let (_, _, json) = get_text(&app, &format!("/open311/v2/requests/{shown}.json")).await;
+        let one: Value = serde_json::from_str(&json).unwrap();
+        let code = one[0]["service_code"].as_str().unwrap().to_owned();
+        assert_eq!(
+            list(format!("service_code={code}")).await,
+            std::slice::from_ref(&shown)
+        );
+        let other = if code == "environment" {
+            "health"
+        } else {
+            "environment"
+        };
+        assert!(list(format!("service_code={other}")).await.is_empty());
+
+        let (s, _, xml) = get_text(&app, "/open311/v2/requests.xml?start_date=yesterday").await;
+        assert_eq!(s, 400);
+        assert!(xml_texts(&xml, "description")[0].contains("start_date"));
+        let (s, _, _) = get_text(&app, "/open311/v2/requests.json?status=pending").await;
+        assert_eq!(s, 400);
+        let (s, _, _) = get_text(&app, "/open311/v2/requests.json?jurisdiction_id=NOPE").await;
+        assert_eq!(s, 404);
+
+        // One request by its number, in XML: the unpublished one shows its state, not its text.
+        let (s, _, xml) = get_text(&app, &format!("/open311/v2/requests/{hidden}.xml")).await;
+        assert_eq!(s, 200);
+        assert_eq!(xml_texts(&xml, "status"), ["open"]);
+        assert_eq!(xml_texts(&xml, "description"), [""]);
+        assert!(!xml.contains("13512340000"));
+        let (s, _, _) = get_text(&app, "/open311/v2/requests/LZ000000000000.xml").await;
+        assert_eq!(s, 404);
+    }
 
     async fn an_open311_client_posts_and_reads_a_request(b: Backend) {
         let Some(app) = TestApp::spawn(b).await else {
