@@ -1139,6 +1139,21 @@ mod open311 {
             list("start_date=2020-01-01&end_date=2099-12-31T00:00:00%2B08:00".into()).await,
             std::slice::from_ref(&shown)
         );
+        // Times in China's offset against rows kept in UTC: an hour ago is before the item,
+        // an hour ahead after it.
+        let china = |hours: i64| {
+            (time::OffsetDateTime::now_utc() + time::Duration::hours(hours))
+                .to_offset(time::macros::offset!(+8))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .replace('+', "%2B")
+        };
+        assert_eq!(
+            list(format!("start_date={}", china(-1))).await,
+            std::slice::from_ref(&shown)
+        );
+        assert!(list(format!("start_date={}", china(1))).await.is_empty());
+        assert!(list(format!("end_date={}", china(-1))).await.is_empty());
         let (_, _, json) = get_text(&app, &format!("/open311/v2/requests/{shown}.json")).await;
         let one: Value = serde_json::from_str(&json).unwrap();
         let code = one[0]["service_code"].as_str().unwrap().to_owned();
