@@ -268,14 +268,8 @@ pub async fn published(db: &Db, f: &PublishedFilter) -> DbResult<Vec<Opinion>> {
     // Spelled as the predicate of the index `opinion_published` (migration 0018).
     s.push(" AND o.publishable = TRUE AND o.confidential = FALSE");
     if !f.tracking_nos.is_empty() {
-        s.push(" AND o.tracking_no IN (");
-        for (i, no) in f.tracking_nos.iter().enumerate() {
-            if i > 0 {
-                s.push(", ");
-            }
-            s.bind(no.clone());
-        }
-        s.push(")");
+        s.push(" AND o.tracking_no IN ")
+            .bind_list(f.tracking_nos.iter().cloned());
     }
     if let Some(id) = f.station_id {
         s.push(" AND o.station_id = ").bind(id);
@@ -293,17 +287,11 @@ pub async fn published(db: &Db, f: &PublishedFilter) -> DbResult<Vec<Opinion>> {
     }
     if !f.states.is_empty() {
         s.push(if sqlite {
-            " AND +o.state IN ("
+            " AND +o.state IN "
         } else {
-            " AND o.state IN ("
-        });
-        for (i, st) in f.states.iter().enumerate() {
-            if i > 0 {
-                s.push(", ");
-            }
-            s.bind(st.clone());
-        }
-        s.push(")");
+            " AND o.state IN "
+        })
+        .bind_list(f.states.iter().cloned());
     }
     // In UTC, as the rows hold it: SQLite compares the times as text.
     if let Some(from) = f.from {

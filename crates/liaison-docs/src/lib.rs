@@ -10,6 +10,7 @@ pub mod org_sheets;
 pub mod photo;
 pub mod poster;
 pub mod qr;
+pub mod xml;
 
 pub use org_sheets::{
     ExportOptions, ImportError, headers, read_csv, read_csv_with_progress, read_xlsx,

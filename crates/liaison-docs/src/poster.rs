@@ -152,7 +152,7 @@ pub fn poster_svg(input: &PosterInput, size: PaperSize) -> Result<String, DocErr
         w = num(w),
         h = num(h),
         ff = FONT_FAMILY,
-        title = escape(&input.title),
+        title = crate::xml::escape(&input.title),
     );
 
     // The red band with the kind of code.
@@ -211,7 +211,7 @@ pub fn poster_svg(input: &PosterInput, size: PaperSize) -> Result<String, DocErr
             num(cx),
             num(cy + size * 0.36),
             num(size),
-            escape(&initial.to_string())
+            crate::xml::escape(&initial.to_string())
         );
         y += avatar_r * 2.0 + gap;
     }
@@ -235,7 +235,7 @@ pub fn poster_svg(input: &PosterInput, size: PaperSize) -> Result<String, DocErr
         num(cx),
         num(y + qr_side + url_size * 1.2),
         num(url_size),
-        escape(&input.url)
+        crate::xml::escape(&input.url)
     );
     y += qr_block + gap;
     purpose.draw(&mut svg, cx, y + purpose.size * 0.88, r##"fill="#1a1a1a""##);
@@ -487,7 +487,7 @@ impl Fitted {
                 num(cx),
                 num(y + i as f64 * self.size * 1.3),
                 num(self.size),
-                escape(line)
+                crate::xml::escape(line)
             );
         }
     }
@@ -541,24 +541,6 @@ fn char_ems(c: char) -> f64 {
     } else {
         0.6
     }
-}
-
-/// Escapes text for XML content and attribute values.
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0 at all.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A number with at most two decimals and no trailing zeros: millimetres need no more.

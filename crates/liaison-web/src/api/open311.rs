@@ -106,6 +106,15 @@ fn error(format: Format, status: StatusCode, description: impl Into<String>) -> 
     respond(format, status, "errors", "error", vec![e])
 }
 
+/// The answer to a file name without `.xml` or `.json`.
+fn unknown_format() -> Response {
+    error(
+        Format::Json,
+        StatusCode::NOT_FOUND,
+        "仅支持 .xml 或 .json 格式",
+    )
+}
+
 /// A list of records: a JSON array, or `<root><item>…</item></root>` in XML.
 fn respond(
     format: Format,
@@ -121,7 +130,7 @@ fn respond(
         )
             .into_response(),
         Format::Xml => {
-            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+            let mut out = String::from(XML_DECLARATION);
             out.push('<');
             out.push_str(root);
             out.push('>');
@@ -135,6 +144,20 @@ fn respond(
         }
     }
 }
+
+/// One document: a JSON object, or the element `root` in XML.
+fn respond_document(format: Format, root: &str, doc: &Value) -> Response {
+    match format {
+        Format::Json => Json(doc).into_response(),
+        Format::Xml => {
+            let mut out = String::from(XML_DECLARATION);
+            xml_element(&mut out, root, doc);
+            xml_response(StatusCode::OK, out)
+        }
+    }
+}
+
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n";
 
 fn xml_response(status: StatusCode, body: String) -> Response {
     (
@@ -181,7 +204,7 @@ fn xml_element(out: &mut String, name: &str, value: &Value) {
             out.push('<');
             out.push_str(name);
             out.push('>');
-            xml_text(out, text);
+            out.push_str(&liaison_docs::xml::escape(text));
             out.push_str("</");
             out.push_str(name);
             out.push('>');
@@ -194,24 +217,6 @@ fn xml_element(out: &mut String, name: &str, value: &Value) {
             out.push_str("</");
             out.push_str(name);
             out.push('>');
-        }
-    }
-}
-
-/// Escapes text for XML and drops the characters XML 1.0 cannot carry at all (control
-/// characters other than tab and line breaks, U+FFFE, U+FFFF): a citizen's text may hold them,
-/// and one of them would make the whole document unreadable to the client's parser.
-fn xml_text(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
         }
     }
 }
@@ -237,13 +242,7 @@ async fn discovery(State(state): State<AppState>, Path(file): Path<String>) -> R
     let format = match split_file(&file) {
         Some(("discovery", format)) => format,
         Some((_, format)) => return error(format, StatusCode::NOT_FOUND, "没有这项资源"),
-        None => {
-            return error(
-                Format::Json,
-                StatusCode::NOT_FOUND,
-                "仅支持 .xml 或 .json 格式",
-            );
-        }
+        None => return unknown_format(),
     };
     let base = state.config.public_url.trim_end_matches('/');
     let endpoint = json!({
@@ -259,14 +258,7 @@ async fn discovery(State(state): State<AppState>, Path(file): Path<String>) -> R
         "key_service": "无需密钥；提交与查询按来源地址限制频率",
         "endpoints": [endpoint],
     });
-    match format {
-        Format::Json => Json(doc).into_response(),
-        Format::Xml => {
-            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-            xml_element(&mut out, "discovery", &doc);
-            xml_response(StatusCode::OK, out)
-        }
-    }
+    respond_document(format, "discovery", &doc)
 }
 
 /// `GET /open311/v2/services.{xml,json}` and `GET /open311/v2/requests.{xml,json}`.
@@ -285,11 +277,7 @@ async fn list_resource(
             list_requests(&state, format, q).await
         }
         Some((_, format)) => error(format, StatusCode::NOT_FOUND, "没有这项资源"),
-        None => error(
-            Format::Json,
-            StatusCode::NOT_FOUND,
-            "仅支持 .xml 或 .json 格式",
-        ),
+        None => unknown_format(),
     }
 }
 
@@ -314,11 +302,7 @@ fn services(format: Format) -> Response {
 /// `GET /open311/v2/services/{code}.{xml,json}`: no service asks for extra attributes.
 async fn service_definition(Path(file): Path<String>) -> Response {
     let Some((code, format)) = split_file(&file) else {
-        return error(
-            Format::Json,
-            StatusCode::NOT_FOUND,
-            "仅支持 .xml 或 .json 格式",
-        );
+        return unknown_format();
     };
     if !SERVICES.iter().any(|(c, _, _)| *c == code) {
         return error(
@@ -328,14 +312,7 @@ async fn service_definition(Path(file): Path<String>) -> Response {
         );
     }
     let doc = json!({"service_code": code, "attributes": []});
-    match format {
-        Format::Json => Json(doc).into_response(),
-        Format::Xml => {
-            let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
-            xml_element(&mut out, "service_definition", &doc);
-            xml_response(StatusCode::OK, out)
-        }
-    }
+    respond_document(format, "service_definition", &doc)
 }
 
 /// The query of `GET requests` (GeoReport v2).
@@ -575,13 +552,7 @@ async fn create_request(
     let format = match split_file(&file) {
         Some(("requests", format)) => format,
         Some((_, format)) => return error(format, StatusCode::NOT_FOUND, "只能向 requests 提交"),
-        None => {
-            return error(
-                Format::Json,
-                StatusCode::NOT_FOUND,
-                "仅支持 .xml 或 .json 格式",
-            );
-        }
+        None => return unknown_format(),
     };
     let Ok(axum::Form(f)) = form else {
         return error(
@@ -689,11 +660,7 @@ async fn show_request(
     Path(file): Path<String>,
 ) -> Response {
     let Some((no, format)) = split_file(&file) else {
-        return error(
-            Format::Json,
-            StatusCode::NOT_FOUND,
-            "仅支持 .xml 或 .json 格式",
-        );
+        return unknown_format();
     };
     if let Some(r) = limited(&state, &ctx, format) {
         return r;
@@ -714,13 +681,6 @@ async fn show_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_text_escapes_markup_and_drops_what_xml_cannot_carry() {
-        let mut out = String::new();
-        xml_text(&mut out, "a<b>&\"c'\u{7}\u{FFFE}\t\n中");
-        assert_eq!(out, "a&lt;b&gt;&amp;&quot;c&apos;\t\n中");
-    }
 
     #[test]
     fn arrays_become_children_named_in_the_singular_and_null_is_empty() {
