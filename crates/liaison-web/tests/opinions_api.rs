@@ -1075,6 +1075,7 @@ mod open311 {
         let r = submit(&app, body, None).await;
         assert_eq!(r.status(), 201);
         let shown: Value = r.json().await.unwrap();
+        let shown_id = shown["id"].as_i64().unwrap();
         let shown = shown["tracking_no"].as_str().unwrap().to_owned();
         let mut body = sample();
         body["confidential"] = json!(true);
@@ -1175,6 +1176,23 @@ mod open311 {
         assert_eq!(s, 400);
         let (s, _, _) = get_text(&app, "/open311/v2/requests.json?jurisdiction_id=NOPE").await;
         assert_eq!(s, 404);
+
+        // An answer on the spot is still open: feedback and the rating follow it.
+        let station = app.token("station.hm").await;
+        let (s, v) = act(
+            &app,
+            &station,
+            shown_id,
+            json!({"action": "answer_on_spot", "content": "已联系交警，今晚修复红绿灯。", "resolution_grade": "A"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["state"], "answered_on_spot");
+        assert_eq!(
+            list("status=open".into()).await,
+            std::slice::from_ref(&shown)
+        );
+        assert!(list("status=closed".into()).await.is_empty());
 
         // One request by its number, in XML: the unpublished one shows its state, not its text.
         let (s, _, xml) = get_text(&app, &format!("/open311/v2/requests/{hidden}.xml")).await;

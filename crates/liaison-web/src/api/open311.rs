@@ -84,18 +84,10 @@ fn split_file(file: &str) -> Option<(&str, Format)> {
 /// When this interface last changed, for the discovery document.
 const CHANGESET: &str = "2026-11-27T00:00:00+08:00";
 
-/// States in which nothing more is done about the item: Open311's `closed`.
-const CLOSED: &[OpinionState] = &[
-    OpinionState::Closed,
-    OpinionState::ClosedUnrated,
-    OpinionState::Declined,
-    OpinionState::Merged,
-    OpinionState::ConvertedToSuggestion,
-    OpinionState::AnsweredOnSpot,
-];
-
+/// Open311's `closed`: nothing more can happen to the item, by the state machine's own rules.
+/// An answer on the spot is still open: feedback and the citizen's rating follow it.
 fn is_closed(state: OpinionState) -> bool {
-    CLOSED.contains(&state)
+    state.is_final()
 }
 
 /// An error list in the client's format (JSON when the format is unknown).
