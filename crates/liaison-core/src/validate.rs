@@ -82,6 +82,87 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
+/// Masks what identifies a person in text that is about to be published (reference §7.1:
+/// redact before publication): every run of 11 or more digits — mobile numbers, landlines with
+/// their area code, identity-card and bank-card numbers, also when written with spaces or
+/// hyphens between groups or in full-width digits — keeps its first three and last two digits
+/// (`138******78`), and the part before the `@` of an e-mail address keeps its first character.
+/// Shorter numbers (amounts, dates, house numbers) stay as written.
+pub fn redact_for_publication(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let is_digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if is_digit(chars[i]) {
+            // The run: digits, with single spaces or hyphens between them, and the X that may
+            // end an identity-card number.
+            let mut end = i;
+            let mut j = i;
+            while j < chars.len() {
+                if is_digit(chars[j]) {
+                    end = j + 1;
+                    j += 1;
+                } else if matches!(chars[j], ' ' | '-' | '－')
+                    && j + 1 < chars.len()
+                    && is_digit(chars[j + 1])
+                {
+                    j += 1;
+                } else {
+                    break;
+                }
+            }
+            if end < chars.len() && matches!(chars[end], 'X' | 'x' | 'Ｘ') {
+                end += 1;
+            }
+            let run = &chars[i..end];
+            let digits = run
+                .iter()
+                .filter(|&&c| c != ' ' && c != '-' && c != '－')
+                .count();
+            if digits >= 11 {
+                let mut seen = 0;
+                for &c in run {
+                    if matches!(c, ' ' | '-' | '－') {
+                        out.push(c);
+                        continue;
+                    }
+                    seen += 1;
+                    out.push(if seen <= 3 || seen > digits - 2 {
+                        c
+                    } else {
+                        '*'
+                    });
+                }
+            } else {
+                out.extend(run);
+            }
+            i = end;
+        } else if chars[i] == '@' {
+            // Mask the local part already written: back to the start of the address.
+            let local: Vec<char> = out
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+                .collect();
+            if local.len() > 1 {
+                let keep = *local.last().expect("at least two");
+                for _ in 0..local.len() {
+                    out.pop();
+                }
+                out.push(keep);
+                out.push_str("***");
+            }
+            out.push('@');
+            i += 1;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Masks a person's name for display: 张** keeps the family name only.
 pub fn mask_name(name: &str) -> String {
     let mut chars = name.chars();
@@ -197,6 +278,34 @@ pub fn new_password(field: &str, input: &str) -> Result<String, FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn personal_numbers_are_masked_before_publication() {
+        assert_eq!(
+            redact_for_publication("我的电话13812345678，请联系"),
+            "我的电话138******78，请联系"
+        );
+        assert_eq!(
+            redact_for_publication("身份证33100219800101123X号"),
+            "身份证331*************3X号"
+        );
+        assert_eq!(
+            redact_for_publication("座机0576-88881234或138 1234 5678"),
+            "座机057*-******34或138 **** **78"
+        );
+        assert_eq!(
+            redact_for_publication("全角１３８１２３４５６７８"),
+            "全角１３８******７８"
+        );
+        assert_eq!(
+            redact_for_publication("邮箱 wang.xm@example.com 联系"),
+            "邮箱 w***@example.com 联系"
+        );
+        // Amounts, dates and house numbers stay.
+        let plain = "2024年3月5日起拖欠工资35000元，3号楼1201室，20240305";
+        assert_eq!(redact_for_publication(plain), plain);
+        assert_eq!(redact_for_publication(""), "");
+    }
 
     #[test]
     fn a_mobile_number_with_11_digits_is_accepted() {

@@ -1071,7 +1071,9 @@ mod open311 {
 
         // A published item whose text holds markup, and a published but confidential one.
         let mut body = sample();
-        body["body"] = json!("路口<script>alert(1)</script>的红绿灯坏了 & 没人修，晚上很危险。");
+        body["body"] = json!(
+            "路口<script>alert(1)</script>的红绿灯坏了 & 没人修，晚上很危险。我的电话13900001111。"
+        );
         let r = submit(&app, body, None).await;
         assert_eq!(r.status(), 201);
         let shown: Value = r.json().await.unwrap();
@@ -1097,6 +1099,10 @@ mod open311 {
             "escaped, then read back: {text}"
         );
         assert!(xml.contains("&lt;script&gt;"));
+        assert!(
+            text.contains("139******11") && !xml.contains("13900001111"),
+            "a phone number in the text is masked before publication: {text}"
+        );
         assert!(!xml.contains("13812345678") && !xml.contains("王小明"));
         assert_eq!(xml_texts(&xml, "status"), ["open"]);
 

@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use liaison_core::validate::redact_for_publication;
 use liaison_core::workflow::OpinionState;
 use liaison_db::audit::Actor;
 use liaison_db::{directory, opinions};
@@ -464,7 +465,8 @@ fn failed(format: Format, e: &liaison_db::DbError) -> Response {
 }
 
 /// One item as a GeoReport v2 service request. Personal data never; the description and the
-/// address only when the submitter allowed publication and did not ask for confidentiality.
+/// address only when the submitter allowed publication and did not ask for confidentiality,
+/// and then with phone, identity-card and bank-card numbers and e-mail addresses masked.
 fn request_record(o: &opinions::Opinion) -> Map<String, Value> {
     let state = o.state();
     let category = if o.category.is_empty() {
@@ -492,7 +494,11 @@ fn request_record(o: &opinions::Opinion) -> Map<String, Value> {
     m.insert("service_code".into(), json!(service.0));
     m.insert(
         "description".into(),
-        json!(if public { o.body.as_str() } else { "" }),
+        json!(if public {
+            redact_for_publication(&o.body)
+        } else {
+            String::new()
+        }),
     );
     m.insert(
         "agency_responsible".into(),
@@ -514,7 +520,11 @@ fn request_record(o: &opinions::Opinion) -> Map<String, Value> {
     m.insert("expected_datetime".into(), json!(expected));
     m.insert(
         "address".into(),
-        json!(if public { o.place.as_str() } else { "" }),
+        json!(if public {
+            redact_for_publication(&o.place)
+        } else {
+            String::new()
+        }),
     );
     m
 }
