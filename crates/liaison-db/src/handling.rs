@@ -10,8 +10,8 @@
 use crate::audit::Actor;
 use crate::db::{Tx, now};
 use crate::error::{DbError, DbResult};
-use crate::sql::{Arg, Sql};
-use liaison_core::scope::Principal;
+use crate::sql::{Arg, ScopeColumns, Sql};
+use liaison_core::scope::{Principal, Scope};
 use liaison_core::sla::SlaTable;
 use liaison_core::workdays::Calendar;
 use liaison_core::workflow::{self, Context};
@@ -269,18 +269,80 @@ pub(crate) fn notifications_sql(rows: &[Outgoing<'_>]) -> Vec<Sql> {
     out
 }
 
-/// Checks that handling units exist and are active; the message names the first that is not.
-pub async fn check_units(tx: &mut Tx, lead: i64, co: &[i64]) -> Result<(), ActError> {
+/// Which handling units an assignment may name. The forms offer only these; the server checks
+/// them again so that a request built by hand cannot hand an item (and its submitter's
+/// identity) to a unit of another county.
+#[derive(Debug, Clone, Copy)]
+pub enum UnitReach<'a> {
+    /// An opinion received at this station: the units of the station's township, county and
+    /// city, and for region staff also every unit of their own region.
+    Station {
+        /// The item's station.
+        station_id: i64,
+        /// The acting user's scope.
+        actor: &'a Scope,
+    },
+    /// Any unit inside this scope (suggestions, which county and city offices assign).
+    Within(&'a Scope),
+}
+
+/// Checks that handling units exist, are active and are within `reach`; the message names the
+/// first that is not.
+pub async fn check_units(
+    tx: &mut Tx,
+    lead: i64,
+    co: &[i64],
+    reach: UnitReach<'_>,
+) -> Result<(), ActError> {
     if co.contains(&lead) {
         return Err(ActError::Invalid("协办单位不能与主办单位相同".into()));
     }
     for u in std::iter::once(lead).chain(co.iter().copied()) {
-        let exists: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
-            "SELECT id FROM handling_unit WHERE id = $1 AND active = TRUE")
-            .bind(u).fetch_optional(t).await)?;
-        if exists.is_none() {
+        let mut s = Sql::new(
+            "SELECT COUNT(*) FROM handling_unit u JOIN region r ON r.id = u.region_id \
+             WHERE u.active = TRUE AND u.id = ",
+        );
+        s.bind(u);
+        let exists = s.fetch_count_tx(tx).await? > 0;
+        if !exists {
             return Err(ActError::Invalid(format!(
                 "承办单位（编号{u}）不存在或已停用"
+            )));
+        }
+        match reach {
+            UnitReach::Station { station_id, actor } => {
+                // The units on the path from the root to the station's region.
+                s.push(
+                    " AND (EXISTS (SELECT 1 FROM station st JOIN region sr ON sr.id = st.region_id \
+                     WHERE st.id = ",
+                )
+                .bind(station_id)
+                .push(" AND sr.path LIKE r.path || '%')");
+                if let Scope::RegionSubtree(path) = actor {
+                    s.push(" OR r.path LIKE ").bind(format!("{path}%"));
+                }
+                s.push(")");
+            }
+            UnitReach::Within(scope) => {
+                s.scope_filter(
+                    scope,
+                    ScopeColumns {
+                        region_path: Some("r.path"),
+                        unit_id: Some("u.id"),
+                        ..Default::default()
+                    },
+                );
+            }
+        }
+        if s.fetch_count_tx(tx).await? == 0 {
+            let allowed = match reach {
+                UnitReach::Station { .. } => {
+                    "本事项所在乡镇（街道）、县（市、区）和市的单位，或您所辖区域内的单位"
+                }
+                UnitReach::Within(_) => "您所辖区域内的单位",
+            };
+            return Err(ActError::Invalid(format!(
+                "承办单位（编号{u}）不在可交办的范围内，只能交办{allowed}"
             )));
         }
     }

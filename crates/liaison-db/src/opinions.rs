@@ -432,6 +432,13 @@ pub fn visible_to(
         || p.role == Role::GridWorker && o.entered_by == Some(p.user_id)
 }
 
+/// Whether the submitter's identity (even masked) must be kept from `p`: the item is anonymous,
+/// or the submitter asked for confidentiality and `p` works for a handling unit. One rule for
+/// the page and the API, so they cannot drift apart.
+pub fn identity_hidden_from(p: &Principal, o: &Opinion) -> bool {
+    o.anonymous || o.confidential && matches!(p.role, Role::UnitOfficer | Role::UnitLead)
+}
+
 /// A timeline event.
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct Event {
@@ -1426,7 +1433,11 @@ pub async fn act(
         registration: None,
     };
     let decision = workflow::decide(&OPINION_RULES, o.state(), action, &actors, &ctx)?;
-    check_input(&mut tx, &o, action, input).await?;
+    let actor_scope = match who {
+        Acting::User(p) => p.scope(),
+        Acting::Submitter | Acting::System => Scope::Nothing,
+    };
+    check_input(&mut tx, &o, &actor_scope, action, input).await?;
     store_action(&mut tx, &o, action, input).await?;
     apply_decision(&mut tx, keys, actor, &o, action, &decision, input).await?;
     if decision.effects.contains(&Effect::CreateSuggestionDraft) {
@@ -1499,6 +1510,7 @@ pub async fn act(
 async fn check_input(
     tx: &mut Tx,
     o: &Opinion,
+    actor_scope: &Scope,
     action: OpinionAction,
     input: &ActionInput,
 ) -> Result<(), ActError> {
@@ -1507,7 +1519,11 @@ async fn check_input(
             let Some(unit) = input.unit_id else {
                 return Err(ActError::Invalid("请选择主办单位（unit_id）".into()));
             };
-            handling::check_units(tx, unit, &input.co_unit_ids).await?;
+            let reach = handling::UnitReach::Station {
+                station_id: o.station_id,
+                actor: actor_scope,
+            };
+            handling::check_units(tx, unit, &input.co_unit_ids, reach).await?;
         }
         OpinionAction::Reply | OpinionAction::AnswerOnSpot => {
             let ok = input
@@ -1537,6 +1553,17 @@ async fn check_input(
             if active.is_none() {
                 return Err(ActError::Invalid(format!(
                     "代表（编号{deputy}）不存在或已不在任"
+                )));
+            }
+            // The draft carries the citizen's text: only to the deputy the item was addressed
+            // to or a deputy of its station (and its rooms/points), as the form offers.
+            let here: Option<i64> = on_tx!(tx, t => sqlx::query_scalar(
+                "SELECT id FROM deputy WHERE id = $1 AND (id = $2 OR station_id IN \
+                 (SELECT id FROM station WHERE id = $3 OR parent_id = $3))")
+                .bind(deputy).bind(o.deputy_id).bind(o.station_id).fetch_optional(t).await)?;
+            if here.is_none() {
+                return Err(ActError::Invalid(format!(
+                    "代表（编号{deputy}）不是本联络站的代表，请选择本站进驻代表或本事项所反映的代表"
                 )));
             }
         }

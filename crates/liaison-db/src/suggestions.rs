@@ -948,6 +948,13 @@ pub async fn act(
     Ok(get(db, id).await?)
 }
 
+/// The region whose deputies may co-sign a suggestion of `region_path`: its county (paths are
+/// /province/city/county/…), or the region itself when it is above county level.
+pub fn cosigner_region(region_path: &str) -> String {
+    let ids: Vec<&str> = region_path.split('/').filter(|x| !x.is_empty()).collect();
+    format!("/{}/", ids[..ids.len().min(3)].join("/"))
+}
+
 /// Checks the arguments an action needs beyond what the workflow guards check.
 async fn check_input(
     tx: &mut Tx,
@@ -980,10 +987,13 @@ async fn check_input(
                 return Err(ActError::Invalid("领衔代表不需要邀请自己联名".into()));
             }
             let active: Option<String> = on_tx!(tx, t => sqlx::query_scalar(
-                "SELECT name FROM deputy WHERE id = $1 AND active = TRUE")
-                .bind(d).fetch_optional(t).await)?;
+                "SELECT d.name FROM deputy d JOIN region r ON r.id = d.region_id \
+                 WHERE d.id = $1 AND d.active = TRUE AND r.path LIKE $2")
+                .bind(d).bind(format!("{}%", cosigner_region(&s.region_path))).fetch_optional(t).await)?;
             let Some(name) = active else {
-                return Err(ActError::Invalid("要邀请的代表不存在或已不在任".into()));
+                return Err(ActError::Invalid(
+                    "要邀请的代表不存在、已不在任，或不属于本建议所在县（市、区）".into(),
+                ));
             };
             if let Some(c) = cosigners.iter().find(|c| c.deputy_id == d)
                 && c.status != "withdrawn"
@@ -1007,7 +1017,14 @@ async fn check_input(
             let Some(unit) = input.unit_id else {
                 return Err(ActError::Invalid("请选择主办单位（unit_id）".into()));
             };
-            handling::check_units(tx, unit, &input.co_unit_ids).await?;
+            let scope = p.map_or(Scope::Nothing, Principal::scope);
+            handling::check_units(
+                tx,
+                unit,
+                &input.co_unit_ids,
+                handling::UnitReach::Within(&scope),
+            )
+            .await?;
         }
         A::Reply => text_given("答复内容")?,
         A::SecondReply => text_given("再次答复内容")?,

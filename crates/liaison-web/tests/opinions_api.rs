@@ -21,6 +21,7 @@ backend_tests!(
     merge_links_a_duplicate_to_its_master,
     script_in_fields_is_kept_as_text,
     a_follow_up_is_asked_answered_published_and_refused_once_closed,
+    an_item_goes_only_to_units_and_deputies_of_its_own_place,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -547,13 +548,13 @@ async fn a_unit_cannot_act_on_an_item_not_assigned_to_it(b: Backend) {
     let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
     let id = c["id"].as_i64().unwrap();
     let station = app.token("station.hm").await;
-    let hy = unit_id(&app, "HY-ZJ").await;
+    let township = unit_id(&app, "JJ-HM-GOV").await;
     act(&app, &station, id, json!({"action": "accept"})).await;
     let (s, v) = act(
         &app,
         &station,
         id,
-        json!({"action": "assign", "unit_id": hy}),
+        json!({"action": "assign", "unit_id": township}),
     )
     .await;
     assert_eq!(s, 200, "{v}");
@@ -564,6 +565,120 @@ async fn a_unit_cannot_act_on_an_item_not_assigned_to_it(b: Backend) {
     let deputy = app.token("deputy.d1").await;
     let (s, _) = act(&app, &deputy, id, json!({"action": "approve_return"})).await;
     assert_eq!(s, 404);
+}
+
+/// The forms offer only the units of the item's township, county and city and the deputies of
+/// its station; a request built by hand with another county's unit or deputy is refused, and a
+/// unit never sees a confidential submitter, not even masked.
+async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let mut body = sample();
+    body["confidential"] = json!(true);
+    let c: Value = submit(&app, body, None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let station = app.token("station.hm").await;
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let other_county = unit_id(&app, "HY-ZJ").await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": other_county}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不在可交办的范围内"),
+        "{v}"
+    );
+    let own_county = unit_id(&app, "JJ-ZJ").await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": own_county, "co_unit_ids": [other_county]}),
+    )
+    .await;
+    assert_eq!(s, 422, "a co-unit of another county is refused too: {v}");
+    let city = unit_id(&app, "TZ-ZJ").await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": own_county, "co_unit_ids": [city]}),
+    )
+    .await;
+    assert_eq!(s, 200, "the county's and the city's units may take it: {v}");
+    let unit = app.token("unit.jjzj").await;
+    let v: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(&unit)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["confidential"], true, "{v}");
+    assert_eq!(v["submitter_name"], "", "{v}");
+    assert_eq!(v["submitter_phone"], "", "{v}");
+    // The station still sees the masked identity.
+    let v: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(&station)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["submitter_phone"], "138****5678", "{v}");
+
+    // A draft suggestion carries the citizen's text: not to another county's deputy.
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let admin = app.token("admin").await;
+    let deputies: Value = app
+        .client()
+        .get(app.url("/api/v1/deputies?q=HY-D1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hy_deputy = deputies["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "HY-D1")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "convert_to_suggestion", "deputy_id": hy_deputy}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不是本联络站的代表"),
+        "{v}"
+    );
 }
 
 async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {

@@ -411,15 +411,12 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
     let county = app.token("county.jj").await;
     let id = draft(&app, &d1, "关于增设公交站点的建议").await;
 
-    // Another deputy (not invited) acting on the draft: 403 with the reason.
+    // Another deputy (not invited) acting on the draft: 404, as for reading it, so that
+    // nobody learns which drafts exist or who leads them.
     let (s, v) = act(&app, &d3, id, json!({"action": "submit"})).await;
-    assert_eq!(s, 403, "{v}");
-    assert_eq!(v["error"]["code"], "forbidden");
-    let msg = v["error"]["message"].as_str().unwrap();
-    assert!(
-        msg.contains("张海门") && msg.contains("不能对其进行操作"),
-        "{msg}"
-    );
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(v["error"]["code"], "not_found");
+    assert!(!v.to_string().contains("张海门"), "{v}");
     let (s, _) = get(&app, &d3, &format!("/api/v1/suggestions/{id}")).await;
     assert_eq!(s, 404, "another deputy's draft is not shown");
 
@@ -455,6 +452,14 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
     )
     .await;
     assert_eq!(s, 422, "{v}");
+    let (s, v) = act(
+        &app,
+        &d1,
+        id,
+        json!({"action": "invite_cosigner", "cosigner": "HY-D1"}),
+    )
+    .await;
+    assert_eq!(s, 422, "a deputy of another county: {v}");
     let (s, v) = act(&app, &d1, id, json!({"action": "fly"})).await;
     assert_eq!(s, 422, "{v}");
     let (s, v) = post(
@@ -529,6 +534,22 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
         v["error"]["message"].as_str().unwrap().contains("最长"),
         "{v}"
     );
+    let hy_zj = unit_id(&app, "HY-ZJ").await;
+    let (s, v) = act(
+        &app,
+        &county,
+        id,
+        json!({"action": "assign", "unit_id": hy_zj}),
+    )
+    .await;
+    assert_eq!(s, 422, "a unit of another county: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("不在可交办的范围内"),
+        "{v}"
+    );
     // The deputy cannot register their own suggestion; a stale version is refused.
     let (s, v) = act(&app, &d1, id, json!({"action": "assign", "unit_id": jj_zj})).await;
     assert_eq!(s, 403, "{v}");
@@ -545,7 +566,7 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
     // Another county's staff do not see it.
     let hy = app.token("county.hy").await;
     let (s, _) = act(&app, &hy, id, json!({"action": "assign", "unit_id": jj_zj})).await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404, "nor learn that it exists");
     let (s, _) = get(&app, &hy, &format!("/api/v1/suggestions/{id}")).await;
     assert_eq!(s, 404);
 }

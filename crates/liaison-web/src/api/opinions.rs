@@ -847,14 +847,26 @@ pub async fn detail_for(
         &actors,
         &ctx,
     );
-    let name = state
-        .keys
-        .decrypt(&o.submitter_name_enc)
-        .unwrap_or_default();
-    let phone = state
-        .keys
-        .decrypt(&o.submitter_phone_enc)
-        .unwrap_or_default();
+    // Masked values still narrow a person down in a small place: none at all where the
+    // identity is hidden from the caller.
+    let (name, phone) = if opinions::identity_hidden_from(p, &o) {
+        (String::new(), String::new())
+    } else {
+        (
+            validate::mask_name(
+                &state
+                    .keys
+                    .decrypt(&o.submitter_name_enc)
+                    .unwrap_or_default(),
+            ),
+            validate::mask_phone(
+                &state
+                    .keys
+                    .decrypt(&o.submitter_phone_enc)
+                    .unwrap_or_default(),
+            ),
+        )
+    };
     Ok(OpinionDetail {
         id: o.id,
         tracking_no: o.tracking_no.clone(),
@@ -872,8 +884,8 @@ pub async fn detail_for(
         category_suggested: o.category_suggested.clone(),
         category_confidence: o.category_confidence,
         urgency: o.urgency.clone(),
-        submitter_name: validate::mask_name(&name),
-        submitter_phone: validate::mask_phone(&phone),
+        submitter_name: name,
+        submitter_phone: phone,
         anonymous: o.anonymous,
         confidential: o.confidential,
         round: o.round,

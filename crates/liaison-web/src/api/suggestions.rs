@@ -838,8 +838,9 @@ pub async fn take_action(
 
 /// Takes an action on a suggestion; returns it with its new state.
 ///
-/// A deputy acting on another deputy's suggestion gets 403 (code `forbidden`) with the reason;
-/// an action the state does not allow 409 (`wrong_state`, e.g. a co-signer withdrawing after
+/// A suggestion the caller may not see is 404, as if it did not exist; one the caller sees but
+/// may not act on (a co-signer acting for the lead deputy) gets 403 (code `forbidden`) with the
+/// reason; an action the state does not allow 409 (`wrong_state`, e.g. a co-signer withdrawing after
 /// submission); a condition not met 422 (`refused`, e.g. a unit's return after the 7-working-day
 /// window).
 #[utoipa::path(post, path = "/api/v1/suggestions/{id}/actions", tag = "suggestions", security(("bearer" = [])),
@@ -859,6 +860,9 @@ pub async fn act(
     let Json(b) = body.map_err(ApiError::bad_body)?;
     let (action, input) = action_input(&state, &b).await?;
     let p = &user.auth.principal;
+    // Existence and visibility first: a refusal would otherwise confirm that the suggestion
+    // exists and name its lead deputy to anyone.
+    detail_for(&state, p, id).await?;
     take_action(&state, p, &user.ctx.actor(), id, action, &input)
         .await
         .map_err(act_error)?;

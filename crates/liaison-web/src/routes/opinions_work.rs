@@ -521,8 +521,7 @@ fn is_unit_role(role: Role) -> bool {
 /// Whether the user may see the submitter's full name and phone: someone working on the item,
 /// except a handling unit when the submitter asked for confidentiality.
 fn may_reveal(p: &Principal, l: &Loaded) -> bool {
-    let hidden_from_unit = is_unit_role(p.role) && l.o.confidential;
-    !l.o.anonymous && !l.actors.is_empty() && !hidden_from_unit
+    !opinions::identity_hidden_from(p, &l.o) && !l.actors.is_empty()
 }
 
 /// Stations in the user's scope, for selects (code, name).
@@ -1847,7 +1846,6 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
         Vec::new()
     };
     let photos = opinions::photo_ids(&state.db, o.id).await?;
-    let hidden_from_unit = is_unit_role(p.role) && o.confidential;
     let submitter = if o.anonymous {
         Submitter {
             shown: false,
@@ -1855,7 +1853,7 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
             phone: String::new(),
             note: "匿名反映，未留姓名和联系方式。",
         }
-    } else if hidden_from_unit {
+    } else if opinions::identity_hidden_from(p, &o) {
         Submitter {
             shown: false,
             name: String::new(),

@@ -1603,9 +1603,7 @@ async fn invitable_deputies(
     s: &Suggestion,
     d: &SuggestionDetail,
 ) -> PageResult<Vec<(i64, String)>> {
-    // Paths are /province/city/county/…: the first three ids are the county's path.
-    let ids: Vec<&str> = s.region_path.split('/').filter(|x| !x.is_empty()).collect();
-    let path = format!("/{}/", ids[..ids.len().min(3)].join("/"));
+    let path = suggestions::cosigner_region(&s.region_path);
     let page = directory::list_deputies(
         &state.db,
         None,
