@@ -8,6 +8,7 @@
 use crate::audit::{self, Actor, Entry};
 use crate::db::{Db, Tx, now};
 use crate::error::{DbError, DbResult};
+use crate::sql::Sql;
 use crate::users::{self, NewUser};
 use liaison_core::dataset::*;
 use liaison_core::org::{CongressLevel, RegionLevel, StationRole, StationTier, UnitKind};
@@ -146,6 +147,39 @@ fn redact(mut v: serde_json::Value) -> serde_json::Value {
         }
     }
     v
+}
+
+/// Where the stored records of one sheet with these codes are now: code → the region path
+/// of the record (for stations, deputies, units and grids) or the region's own path (for
+/// regions). An import may only overwrite records inside the importer's scope, so the caller
+/// checks these paths as well as the rows' new regions.
+pub async fn stored_paths(
+    db: &Db,
+    sheet: SheetKind,
+    codes: &[&str],
+) -> DbResult<std::collections::HashMap<String, String>> {
+    if codes.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut s = Sql::new(match sheet {
+        SheetKind::Regions => "SELECT x.code, x.path FROM region x WHERE x.code IN ",
+        SheetKind::Stations => {
+            "SELECT x.code, r.path FROM station x JOIN region r ON r.id = x.region_id WHERE x.code IN "
+        }
+        SheetKind::Deputies => {
+            "SELECT x.code, r.path FROM deputy x JOIN region r ON r.id = x.region_id WHERE x.code IN "
+        }
+        SheetKind::Units => {
+            "SELECT x.code, r.path FROM handling_unit x JOIN region r ON r.id = x.region_id WHERE x.code IN "
+        }
+        SheetKind::Grids => {
+            "SELECT x.code, r.path FROM grid x JOIN region r ON r.id = x.region_id WHERE x.code IN "
+        }
+        SheetKind::StationMembers | SheetKind::Accounts => return Ok(Default::default()),
+    });
+    s.bind_list(codes.iter().map(|c| (*c).to_owned()));
+    let rows: Vec<(String, String)> = s.fetch_all(db).await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Loads a dataset in one transaction. Row references (parent, region, station, deputy codes)
@@ -1019,7 +1053,7 @@ pub async fn export_dataset(
     keys: &Keys,
     scope: &liaison_core::scope::Scope,
 ) -> DbResult<Dataset> {
-    use crate::sql::{ScopeColumns, Sql};
+    use crate::sql::ScopeColumns;
     let region_cols = |path: &'static str| ScopeColumns {
         region_path: Some(path),
         ..Default::default()

@@ -18,7 +18,7 @@ use liaison_core::dataset::{Dataset, RowError, SheetKind};
 use liaison_core::role::Role;
 use liaison_core::scope::Scope;
 use liaison_db::audit::{self, Entry};
-use liaison_db::directory;
+use liaison_db::{directory, org};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -163,18 +163,105 @@ async fn scope_errors(
         Ok(result)
     };
     let msg = |code: &str| format!("区划“{code}”不在您的工作范围内，不能导入该行");
+    // A row whose code is already stored overwrites that record: the stored record must be
+    // inside the scope too, or a county could take over another county's records by code.
+    let stored = async |sheet: SheetKind, codes: Vec<&str>| {
+        org::stored_paths(&state.db, sheet, &codes).await
+    };
+    let taken = |code: &str| format!("编码“{code}”已被您工作范围以外的记录使用，不能导入该行");
+    let regions_now = stored(
+        SheetKind::Regions,
+        data.regions.iter().map(|r| r.code.as_str()).collect(),
+    )
+    .await?;
     for (i, r) in data.regions.iter().enumerate() {
         let parent_ok = match r.parent_code.as_deref() {
             Some(p) => inside(p).await?,
             None => false,
         };
-        if !parent_ok && !inside(&r.code).await? {
+        let problem = match regions_now.get(&r.code) {
+            Some(path) if !path.starts_with(&prefix) => Some(("区划代码", taken(&r.code))),
+            // The root of the scope itself keeps its parent: nobody moves their own region.
+            Some(path) if *path == prefix && !same_parent(state, r).await? => Some((
+                "上级区划代码",
+                format!("不能更改您所辖区划“{}”的上级区划", r.code),
+            )),
+            Some(path) if *path == prefix => None,
+            _ if !parent_ok => Some(("上级区划代码", msg(&r.code))),
+            _ => None,
+        };
+        if let Some((column, message)) = problem {
             errors.push(RowError {
                 sheet: SheetKind::Regions,
                 row: i + 2,
-                column: "上级区划代码".into(),
-                message: msg(&r.code),
+                column: column.into(),
+                message,
             });
+        }
+    }
+    let stored_outside = async |sheet: SheetKind, codes: Vec<&str>| -> PageResult<Vec<String>> {
+        Ok(stored(sheet, codes)
+            .await?
+            .into_iter()
+            .filter(|(_, path)| !path.starts_with(&prefix))
+            .map(|(code, _)| code)
+            .collect())
+    };
+    let foreign = [
+        (
+            SheetKind::Stations,
+            stored_outside(
+                SheetKind::Stations,
+                data.stations.iter().map(|x| x.code.as_str()).collect(),
+            )
+            .await?,
+            data.stations
+                .iter()
+                .map(|x| x.code.as_str())
+                .collect::<Vec<_>>(),
+            "站点编码",
+        ),
+        (
+            SheetKind::Deputies,
+            stored_outside(
+                SheetKind::Deputies,
+                data.deputies.iter().map(|x| x.code.as_str()).collect(),
+            )
+            .await?,
+            data.deputies.iter().map(|x| x.code.as_str()).collect(),
+            "代表编码",
+        ),
+        (
+            SheetKind::Units,
+            stored_outside(
+                SheetKind::Units,
+                data.units.iter().map(|x| x.code.as_str()).collect(),
+            )
+            .await?,
+            data.units.iter().map(|x| x.code.as_str()).collect(),
+            "单位编码",
+        ),
+        (
+            SheetKind::Grids,
+            stored_outside(
+                SheetKind::Grids,
+                data.grids.iter().map(|x| x.code.as_str()).collect(),
+            )
+            .await?,
+            data.grids.iter().map(|x| x.code.as_str()).collect(),
+            "网格编码",
+        ),
+    ];
+    for (sheet, outside, codes, column) in foreign {
+        for (i, code) in codes.iter().enumerate() {
+            if outside.iter().any(|c| c == code) {
+                errors.push(RowError {
+                    sheet,
+                    row: i + 2,
+                    column: column.into(),
+                    message: taken(code),
+                });
+            }
         }
     }
     for (i, s) in data.stations.iter().enumerate() {
@@ -217,30 +304,74 @@ async fn scope_errors(
             });
         }
     }
-    let station_codes: HashMap<&str, &str> = data
+    // Stations that rows refer to — a room's parent station, a deputy's station, a grid's
+    // station, a member's station — must be inside the scope too, whether the file defines
+    // them or they are stored. A station above the scope (a county hub's parent, the city
+    // centre) may be named as a parent or a deputy's station: that changes nothing of it. A
+    // member is only ever added inside the scope.
+    let station_regions: HashMap<&str, &str> = data
         .stations
         .iter()
         .map(|s| (s.code.as_str(), s.region_code.as_str()))
         .collect();
-    for (i, m) in data.station_members.iter().enumerate() {
-        let region = match station_codes.get(m.station_code.as_str()) {
-            Some(r) => Some((*r).to_owned()),
-            None => directory::station_by_code(&state.db, &m.station_code)
-                .await?
-                .map(|s| s.region_code),
+    let mut references: Vec<(SheetKind, usize, &str, &str)> = Vec::new();
+    for (i, x) in data.stations.iter().enumerate() {
+        if let Some(p) = &x.parent_code {
+            references.push((SheetKind::Stations, i, p, "上级站点编码"));
+        }
+    }
+    for (i, x) in data.deputies.iter().enumerate() {
+        if let Some(st) = &x.station_code {
+            references.push((SheetKind::Deputies, i, st, "进驻站点编码"));
+        }
+    }
+    for (i, x) in data.grids.iter().enumerate() {
+        references.push((SheetKind::Grids, i, &x.station_code, "站点编码"));
+    }
+    for (i, x) in data.station_members.iter().enumerate() {
+        references.push((SheetKind::StationMembers, i, &x.station_code, "站点编码"));
+    }
+    let stored_stations = stored(
+        SheetKind::Stations,
+        references
+            .iter()
+            .map(|r| r.2)
+            .filter(|c| !c.is_empty() && !station_regions.contains_key(c))
+            .collect(),
+    )
+    .await?;
+    for (sheet, i, code, column) in references {
+        let ok = match station_regions.get(code) {
+            Some(region) => inside(region).await?,
+            // An unknown station is reported by the import itself, with its own message.
+            None => stored_stations.get(code).is_none_or(|path| {
+                path.starts_with(&prefix)
+                    || sheet != SheetKind::StationMembers && prefix.starts_with(path.as_str())
+            }),
         };
-        if let Some(r) = region
-            && !inside(&r).await?
-        {
+        if !ok {
             errors.push(RowError {
-                sheet: SheetKind::StationMembers,
+                sheet,
                 row: i + 2,
-                column: "站点编码".into(),
-                message: msg(&r),
+                column: column.into(),
+                message: format!("站点“{code}”不在您的工作范围内，不能导入该行"),
             });
         }
     }
     Ok(errors)
+}
+
+/// Whether an import row for the region at the root of the importer's scope names the parent
+/// it already has.
+async fn same_parent(state: &AppState, row: &liaison_core::dataset::RegionRow) -> PageResult<bool> {
+    let Some(stored) = directory::region_by_code(&state.db, &row.code).await? else {
+        return Ok(true);
+    };
+    let parent = match stored.parent_id {
+        Some(id) => Some(directory::region(&state.db, id).await?.code),
+        None => None,
+    };
+    Ok(parent.as_deref() == row.parent_code.as_deref())
 }
 
 /// `POST /work/data/import` (multipart: `_csrf`, `kind` for CSV, `file`).

@@ -33,6 +33,7 @@ backend_tests!(
     health_and_metrics_answer,
     account_admin_creates_and_resets_accounts,
     import_of_a_bad_workbook_writes_nothing,
+    import_cannot_take_over_another_countys_records,
     import_and_export_round_trip_through_the_workbench,
     station_staff_maintain_their_people_and_grids,
 );
@@ -887,6 +888,92 @@ async fn import_of_a_bad_workbook_writes_nothing(b: Backend) {
     );
     let body = upload(&app, &c, b"not a workbook".to_vec()).await;
     assert!(body.contains("class=\"errors\""));
+}
+
+/// An import row with the code of another county's record would overwrite that record and
+/// move it into the importer's county: every such row is refused and nothing is written.
+async fn import_cannot_take_over_another_countys_records(b: Backend) {
+    let Some(app) = spawn(b).await else { return };
+    let c = app.login("county.jj").await;
+    let fixture = liaison_db::testing::fixture();
+    // 黄岩's township, moved under 椒江.
+    let mut township = fixture
+        .regions
+        .iter()
+        .find(|r| r.code == "331003001")
+        .unwrap()
+        .clone();
+    township.parent_code = Some("331002".into());
+    // 黄岩's station, 黄岩's deputy and 黄岩's unit, re-filed under a 椒江 township.
+    let mut station = fixture
+        .stations
+        .iter()
+        .find(|x| x.code == "HY-DC")
+        .unwrap()
+        .clone();
+    station.region_code = "331002001".into();
+    let mut deputy = fixture
+        .deputies
+        .iter()
+        .find(|x| x.code == "HY-D1")
+        .unwrap()
+        .clone();
+    deputy.region_code = "331002001".into();
+    deputy.station_code = Some("JJ-HM".into());
+    let mut unit = fixture
+        .units
+        .iter()
+        .find(|x| x.code == "HY-ZJ")
+        .unwrap()
+        .clone();
+    unit.region_code = "331002".into();
+    // 椒江 itself, moved elsewhere.
+    let mut own = fixture
+        .regions
+        .iter()
+        .find(|r| r.code == "331002")
+        .unwrap()
+        .clone();
+    own.parent_code = Some("331003".into());
+    // A new 椒江 grid attached to 黄岩's county hub.
+    let mut grid = fixture.grids[0].clone();
+    grid.code = "JJ-NEW-G".into();
+    grid.station_code = "HY".into();
+    grid.deputy_codes.clear();
+    let data = liaison_core::dataset::Dataset {
+        regions: vec![township, own],
+        stations: vec![station],
+        deputies: vec![deputy],
+        units: vec![unit],
+        grids: vec![grid],
+        ..Default::default()
+    };
+    let body = upload(&app, &c, workbook(&data)).await;
+    assert!(body.contains("未导入任何数据"), "{body}");
+    for expected in [
+        "编码“331003001”已被您工作范围以外的记录使用",
+        "不能更改您所辖区划“331002”的上级区划",
+        "编码“HY-DC”已被您工作范围以外的记录使用",
+        "编码“HY-D1”已被您工作范围以外的记录使用",
+        "编码“HY-ZJ”已被您工作范围以外的记录使用",
+        "站点“HY”不在您的工作范围内",
+    ] {
+        assert!(body.contains(expected), "{expected}: {body}");
+    }
+    let r = liaison_db::directory::region_by_code(&app.db, "331003001")
+        .await
+        .unwrap()
+        .unwrap();
+    let hy = liaison_db::directory::region_by_code(&app.db, "331003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.parent_id, Some(hy.id), "the township stays in 黄岩");
+    let s = liaison_db::directory::station_by_code(&app.db, "HY-DC")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.region_code, "331003001");
 }
 
 async fn import_and_export_round_trip_through_the_workbench(b: Backend) {
