@@ -111,10 +111,12 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bo
 
 /// Middleware: resolves the session or bearer token into a [`RequestCtx`].
 pub async fn load_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &state.config.trusted_proxies)
+        .map(|ip| ip.to_string())
         .unwrap_or_default();
     let headers = req.headers();
     let bearer = headers
@@ -451,6 +453,99 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfUpload<T> {
     }
 }
 
+/// The client's address: the connection's peer, or — when the peer is one of the configured
+/// reverse proxies — the last address in `X-Forwarded-For` that is not a proxy itself (the
+/// proxies append the address they received from; what comes before may be forged).
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[std::net::IpAddr],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
+}
+
+/// The key an address is rate limited by: an IPv4 address, or the /64 network of an IPv6
+/// address (one subscriber usually holds a whole /64, so single addresses would give one
+/// client endless keys).
+pub fn rate_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        _ => ip.to_owned(),
+    }
+}
+
+/// Wrong guesses of the secret that guards tracking without an account — the last four digits
+/// of a phone, ten thousand values — per tracking or sign-up number, from any address. After
+/// [`GUESSES_MAX`] wrong guesses within an hour the number is locked until that hour is over.
+#[derive(Default)]
+pub struct Guesses {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+/// Wrong guesses allowed per number and hour.
+pub const GUESSES_MAX: u32 = 5;
+const GUESS_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
+impl Guesses {
+    /// Whether `number` is locked now.
+    pub fn locked(&self, number: &str) -> bool {
+        let map = self.failures.lock().expect("guesses lock");
+        map.get(&number.trim().to_uppercase())
+            .is_some_and(|(n, since)| *n >= GUESSES_MAX && since.elapsed() < GUESS_WINDOW)
+    }
+
+    /// Records the outcome of a guess: a right one clears the count.
+    pub fn record(&self, number: &str, right: bool) {
+        let key = number.trim().to_uppercase();
+        let mut map = self.failures.lock().expect("guesses lock");
+        if right {
+            map.remove(&key);
+            return;
+        }
+        let entry = map.entry(key).or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= GUESS_WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Forgets numbers whose hour is over.
+    pub fn retain_recent(&self) {
+        self.failures
+            .lock()
+            .expect("guesses lock")
+            .retain(|_, (_, since)| since.elapsed() < GUESS_WINDOW);
+    }
+}
+
+/// What a locked number is told.
+pub const GUESSES_LOCKED: &str =
+    "该编号的手机号后四位输错次数过多，已暂停查询一小时。如需帮助，请联系联络站。";
+
 /// Per-address rate limits of the endpoints that anyone can reach.
 pub struct RateLimits {
     /// Sign-in attempts (page and API).
@@ -459,6 +554,35 @@ pub struct RateLimits {
     pub public_write: DefaultKeyedRateLimiter<String>,
     /// Public submissions per phone number (keyed by its blind index).
     pub public_phone: DefaultKeyedRateLimiter<String>,
+    /// Wrong last-four-digit guesses per tracking or sign-up number.
+    pub guesses: Guesses,
+}
+
+impl RateLimits {
+    /// Whether a public write or lookup from `ip` is over its limit (and counts this one).
+    pub fn public_blocked(&self, ip: &str) -> bool {
+        self.public_write.check_key(&rate_key(ip)).is_err()
+    }
+
+    /// Whether a sign-in attempt from `ip` is over its limit (and counts this one).
+    pub fn login_blocked(&self, ip: &str) -> bool {
+        self.login.check_key(&rate_key(ip)).is_err()
+    }
+
+    /// Whether a submission with this phone (its blind index) is over its limit.
+    pub fn phone_blocked(&self, phone_index: &str) -> bool {
+        self.public_phone
+            .check_key(&phone_index.to_owned())
+            .is_err()
+    }
+
+    /// Forgets the keys whose limits have recovered, so the maps do not grow without end.
+    pub fn retain_recent(&self) {
+        self.login.retain_recent();
+        self.public_write.retain_recent();
+        self.public_phone.retain_recent();
+        self.guesses.retain_recent();
+    }
 }
 
 impl Default for RateLimits {
@@ -477,6 +601,7 @@ impl Default for RateLimits {
                 Quota::per_hour(NonZeroU32::new(20).expect("non-zero"))
                     .allow_burst(NonZeroU32::new(10).expect("non-zero")),
             ),
+            guesses: Guesses::default(),
         }
     }
 }
@@ -573,5 +698,57 @@ impl LoginFailure {
             ),
             LoginFailure::Internal(_) => "系统暂时无法登录，请稍后重试".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::{client_ip, rate_key};
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "6.6.6.6, 203.0.113.7".parse().unwrap());
+        let proxy = ip("127.0.0.1");
+        // Not behind a proxy: the header is anyone's to forge.
+        assert_eq!(
+            client_ip(Some(ip("198.51.100.1")), &h, &[proxy]),
+            Some(ip("198.51.100.1"))
+        );
+        // Behind the proxy: the address it appended, not the forged one before it.
+        assert_eq!(
+            client_ip(Some(proxy), &h, &[proxy]),
+            Some(ip("203.0.113.7"))
+        );
+        // Two proxies in a row: skip both.
+        let second = ip("10.0.0.2");
+        h.insert("x-forwarded-for", "203.0.113.7, 10.0.0.2".parse().unwrap());
+        assert_eq!(
+            client_ip(Some(proxy), &h, &[proxy, second]),
+            Some(ip("203.0.113.7"))
+        );
+        // A proxy that sent no header: the proxy itself.
+        assert_eq!(
+            client_ip(Some(proxy), &HeaderMap::new(), &[proxy]),
+            Some(proxy)
+        );
+        assert_eq!(client_ip(None, &h, &[proxy]), None);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64_network() {
+        assert_eq!(
+            rate_key("2001:db8:1:2:aaaa::1"),
+            rate_key("2001:db8:1:2:bbbb::9")
+        );
+        assert_ne!(rate_key("2001:db8:1:2::1"), rate_key("2001:db8:1:3::1"));
+        assert_eq!(rate_key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(rate_key("::ffff:203.0.113.7"), "203.0.113.7");
     }
 }

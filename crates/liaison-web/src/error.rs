@@ -170,6 +170,15 @@ impl ApiError {
             "请求过于频繁，请稍后再试",
         )
     }
+
+    /// 429: too many wrong last-four-digit guesses for one tracking or sign-up number.
+    pub fn guesses_locked() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            crate::auth::GUESSES_LOCKED,
+        )
+    }
 }
 
 impl From<DbError> for ApiError {

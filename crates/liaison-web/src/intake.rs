@@ -77,7 +77,7 @@ pub async fn submit(
     ip: &str,
     input: IntakeInput,
 ) -> Result<Created, IntakeError> {
-    if input.entered_by.is_none() && state.limits.public_write.check_key(&ip.to_owned()).is_err() {
+    if input.entered_by.is_none() && state.limits.public_blocked(ip) {
         return Err(IntakeError::RateLimited(
             "您提交得太频繁了，请一分钟后再试。如有紧急情况，请直接拨打联络站电话。".into(),
         ));
@@ -211,7 +211,7 @@ pub async fn submit(
     }
     if !phone.is_empty() && input.entered_by.is_none() {
         let key = format!("phone:{}", state.keys.blind_index(&phone));
-        if state.limits.public_phone.check_key(&key).is_err() {
+        if state.limits.phone_blocked(&key) {
             return Err(IntakeError::RateLimited(
                 "该手机号今天提交的意见已较多，请稍后再试，或直接联系联络站。".into(),
             ));

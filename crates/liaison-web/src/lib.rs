@@ -32,6 +32,9 @@ pub struct WebConfig {
     pub public_url: String,
     /// Run the outbox delivery and the timers in the background (tests drive them directly).
     pub background_jobs: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: behind them, rate limits and audit
+    /// records use the client's address instead of the proxy's.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Shared state of every request.
@@ -245,12 +248,14 @@ pub async fn serve(
     }
     let app = build_router(state.clone());
     let cleanup_db = state.db.clone();
-    // Expired sessions are purged hourly so the table stays small.
+    let cleanup_limits = state.limits.clone();
     let workers = if state.config.background_jobs {
         notify::spawn_workers(state.clone(), state.senders.clone())
     } else {
         Vec::new()
     };
+    // Expired sessions are purged hourly so the table stays small, and the rate limiters forget
+    // the addresses whose limits have recovered.
     let cleaner = tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -258,6 +263,7 @@ pub async fn serve(
             if let Err(e) = liaison_db::sessions::purge_expired(&cleanup_db).await {
                 tracing::warn!(error = %e, "purging expired sessions failed");
             }
+            cleanup_limits.retain_recent();
         }
     });
     // The SQLite search index is merged back into one segment at start and every night at

@@ -329,6 +329,28 @@ async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
     assert_eq!(v1, v2, "the same answer whether or not the number exists");
     let (s, _) = track(&app, no, "5678").await;
     assert_eq!(s, 200);
+
+    // Four digits are ten thousand guesses: five wrong ones in an hour lock the number, from
+    // any address, for tracking and for rating alike — right digits included.
+    for _ in 0..5 {
+        let (s, _) = track(&app, no, "1111").await;
+        assert_eq!(s, 404);
+    }
+    let (s, v) = track(&app, no, "5678").await;
+    assert_eq!(s, 429, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("输错次数过多"),
+        "{v}"
+    );
+    let (s, _) = rate(&app, no, "satisfied").await;
+    assert_eq!(s, 429);
+    // Another number is not affected.
+    let other: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let (s, _) = track(&app, other["tracking_no"].as_str().unwrap(), "5678").await;
+    assert_eq!(s, 200);
 }
 
 async fn a_follow_up_is_asked_answered_published_and_refused_once_closed(b: Backend) {

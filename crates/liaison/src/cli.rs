@@ -63,6 +63,16 @@ pub struct Config {
     /// Mark cookies `Secure` (set when served over HTTPS).
     #[arg(long, env = "LIAISON_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+    /// Address of a reverse proxy whose `X-Forwarded-For` header is believed (repeat the flag,
+    /// or separate addresses with commas), e.g. `127.0.0.1` for nginx on the same machine.
+    /// Without it, rate limits and audit records see the proxy's address for every client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LIAISON_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Largest number of database connections (default: 4 on SQLite, 16 on PostgreSQL).
     #[arg(long, env = "LIAISON_DB_CONNECTIONS", global = true)]
     pub db_connections: Option<u32>,
@@ -369,6 +379,7 @@ async fn serve(config: &Config) -> Result<()> {
             secure_cookies: config.secure_cookies,
             public_url: public_url.trim_end_matches('/').to_owned(),
             background_jobs: true,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     );
     println!(

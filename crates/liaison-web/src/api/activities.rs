@@ -1091,7 +1091,7 @@ pub async fn public_sign_up(
     name: &str,
     phone: &str,
 ) -> Result<activities::SignupOutcome, ApiError> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
     let mut errs = Vec::new();
@@ -1109,7 +1109,7 @@ pub async fn public_sign_up(
         return Err(ApiError::validation(errs));
     }
     let key = format!("phone:{}", state.keys.blind_index(&phone));
-    if state.limits.public_phone.check_key(&key).is_err() {
+    if state.limits.phone_blocked(&key) {
         return Err(ApiError::too_many());
     }
     activities::sign_up(&state.db, &state.keys, &ctx.actor(), id, &name, &phone)
@@ -1176,19 +1176,26 @@ pub async fn act(
         }
         ("cancel_signup", None) => {
             public_activity(&state, id).await?;
-            if state.limits.public_write.check_key(&ctx.ip).is_err() {
+            if state.limits.public_blocked(&ctx.ip) {
                 return Err(ApiError::too_many());
             }
-            let promoted = activities::cancel_signup(
+            let no = b.signup_no.as_deref().unwrap_or("");
+            let guess_key = format!("signup:{no}");
+            if state.limits.guesses.locked(&guess_key) {
+                return Err(ApiError::guesses_locked());
+            }
+            let result = activities::cancel_signup(
                 &state.db,
                 &state.keys,
                 &ctx.actor(),
                 id,
-                b.signup_no.as_deref().unwrap_or(""),
+                no,
                 b.phone_last4.as_deref().unwrap_or(""),
             )
-            .await
-            .map_err(act_error)?;
+            .await;
+            let wrong = matches!(&result, Err(activities::ActError::Invalid("signup_no", _)));
+            state.limits.guesses.record(&guess_key, !wrong);
+            let promoted = result.map_err(act_error)?;
             let mut r = ActionResult::message("已取消报名");
             r.promoted = promoted;
             return Ok(Json(r).into_response());

@@ -44,7 +44,7 @@ pub async fn create_token(
     ctx: RequestCtx,
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<TokenResponse>> {
-    if state.limits.login.check_key(&ctx.ip).is_err() {
+    if state.limits.login_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
     let Json(req) = body.map_err(|e| {

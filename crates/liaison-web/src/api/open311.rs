@@ -216,18 +216,13 @@ fn xml_element(out: &mut String, name: &str, value: &Value) {
 
 /// Public reads share the per-address limit of the other public endpoints.
 fn limited(state: &AppState, ctx: &RequestCtx, format: Format) -> Option<Response> {
-    state
-        .limits
-        .public_write
-        .check_key(&ctx.ip)
-        .is_err()
-        .then(|| {
-            error(
-                format,
-                StatusCode::TOO_MANY_REQUESTS,
-                "请求过于频繁，请稍后再试",
-            )
-        })
+    state.limits.public_blocked(&ctx.ip).then(|| {
+        error(
+            format,
+            StatusCode::TOO_MANY_REQUESTS,
+            "请求过于频繁，请稍后再试",
+        )
+    })
 }
 
 /// `GET /open311/discovery.{xml,json}`: where the GeoReport v2 endpoint is and what it speaks.

@@ -332,14 +332,29 @@ pub async fn track(
     ctx: RequestCtx,
     Query(p): Query<TrackParams>,
 ) -> ApiResult<Json<Tracked>> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
-    let (o, record) =
+    if state.limits.guesses.locked(&p.tracking_no) {
+        return Err(ApiError::guesses_locked());
+    }
+    let found =
         opinions::track_with_record(&state.db, &state.keys, &p.tracking_no, p.phone_last4.trim())
-            .await?
-            .ok_or_else(not_tracked)?;
+            .await?;
+    state.limits.guesses.record(&p.tracking_no, found.is_some());
+    let (o, record) = found.ok_or_else(not_tracked)?;
     Ok(Json(tracked_view_with(&state, &o, Some(record)).await?))
+}
+
+/// The item a tracking number and the last four digits of its phone name, for the submitter's
+/// own actions (rating, follow-up questions); wrong digits count towards the number's lock.
+async fn tracked(state: &AppState, no: &str, last4: &str) -> ApiResult<opinions::Opinion> {
+    if state.limits.guesses.locked(no) {
+        return Err(ApiError::guesses_locked());
+    }
+    let found = opinions::track(&state.db, &state.keys, no, last4.trim()).await?;
+    state.limits.guesses.record(no, found.is_some());
+    found.ok_or_else(not_tracked)
 }
 
 /// A rating by the submitter.
@@ -364,13 +379,11 @@ pub async fn rate(
     ctx: RequestCtx,
     body: Result<Json<RatingBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<Tracked>> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
     let Json(b) = body.map_err(ApiError::bad_body)?;
-    let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
-        .await?
-        .ok_or_else(not_tracked)?;
+    let o = tracked(&state, &b.tracking_no, &b.phone_last4).await?;
     let rating = Satisfaction::parse(&b.rating).ok_or_else(|| {
         ApiError::validation(vec![FieldError::new(
             "rating",
@@ -436,13 +449,11 @@ pub async fn follow_up(
     headers: HeaderMap,
     body: Result<Json<FollowUpBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
     let Json(b) = body.map_err(ApiError::bad_body)?;
-    let o = opinions::track(&state.db, &state.keys, &b.tracking_no, b.phone_last4.trim())
-        .await?
-        .ok_or_else(not_tracked)?;
+    let o = tracked(&state, &b.tracking_no, &b.phone_last4).await?;
     let content =
         liaison_core::follow_up::question(&b.content).map_err(|e| ApiError::validation(vec![e]))?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());

@@ -313,7 +313,7 @@ pub async fn ask(
     Path(id): Path<i64>,
     body: Result<Json<AskBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
     }
     let Json(b) = body.map_err(ApiError::bad_body)?;
@@ -340,7 +340,7 @@ pub async fn ask(
         return Err(ApiError::validation(errs));
     }
     let key = format!("phone:{}", state.keys.blind_index(&phone));
-    if state.limits.public_phone.check_key(&key).is_err() {
+    if state.limits.phone_blocked(&key) {
         return Err(ApiError::too_many());
     }
     let posted = deliberations::post_question(

@@ -1990,21 +1990,35 @@ async fn my_signup(
         .await
         .map_err(page_error)?;
     let searched = !q.signup_no.trim().is_empty();
-    if searched && state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if searched && state.limits.public_blocked(&ctx.ip) {
         return Err(PageError::TooMany);
     }
+    let guess_key = format!("signup:{}", q.signup_no);
+    if searched && state.limits.guesses.locked(&guess_key) {
+        return render(&MySignupPage {
+            layout: Layout::public(&ctx, "查询我的报名"),
+            a,
+            signup_no: q.signup_no,
+            last4: q.phone_last4,
+            found: None,
+            message: Some((false, crate::auth::GUESSES_LOCKED.to_owned())),
+            searched: false,
+        });
+    }
     let found = if searched {
-        activities::signup_status(&state.db, &state.keys, id, &q.signup_no, &q.phone_last4)
-            .await?
-            .map(|o| {
-                let text = match o.status {
-                    SignupStatus::Waitlisted => {
-                        format!("候补第{}位", o.position.unwrap_or(0))
-                    }
-                    other => other.label().to_owned(),
-                };
-                (o.signup_no, text)
-            })
+        let status =
+            activities::signup_status(&state.db, &state.keys, id, &q.signup_no, &q.phone_last4)
+                .await?;
+        state.limits.guesses.record(&guess_key, status.is_some());
+        status.map(|o| {
+            let text = match o.status {
+                SignupStatus::Waitlisted => {
+                    format!("候补第{}位", o.position.unwrap_or(0))
+                }
+                other => other.label().to_owned(),
+            };
+            (o.signup_no, text)
+        })
     } else {
         None
     };
@@ -2029,21 +2043,25 @@ async fn cancel_my_signup(
     let a = crate::api::activities::public_activity(&state, id)
         .await
         .map_err(page_error)?;
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(PageError::TooMany);
     }
     let no = pair(&pairs, "signup_no").to_owned();
     let last4 = pair(&pairs, "phone_last4").to_owned();
-    let message = match activities::cancel_signup(
-        &state.db,
-        &state.keys,
-        &ctx.actor(),
-        id,
-        &no,
-        &last4,
-    )
-    .await
-    {
+    let guess_key = format!("signup:{no}");
+    let result = if state.limits.guesses.locked(&guess_key) {
+        Err(activities::ActError::Invalid(
+            "signup_no",
+            crate::auth::GUESSES_LOCKED.to_owned(),
+        ))
+    } else {
+        let r =
+            activities::cancel_signup(&state.db, &state.keys, &ctx.actor(), id, &no, &last4).await;
+        let wrong = matches!(&r, Err(activities::ActError::Invalid("signup_no", _)));
+        state.limits.guesses.record(&guess_key, !wrong);
+        r
+    };
+    let message = match result {
         Ok(_) => (
             true,
             "已取消报名，感谢您告知，名额将留给其他群众。".to_owned(),

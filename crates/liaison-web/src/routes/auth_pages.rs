@@ -88,7 +88,7 @@ async fn login(
             info: None,
         })
     };
-    if state.limits.login.check_key(&ctx.ip).is_err() {
+    if state.limits.login_blocked(&ctx.ip) {
         return Err(PageError::TooMany);
     }
     if form.username.trim().is_empty() || form.password.is_empty() {

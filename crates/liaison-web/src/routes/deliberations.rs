@@ -921,7 +921,7 @@ async fn ask(
     Path(id): Path<i64>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(PageError::TooMany);
     }
     let typed = (
@@ -948,7 +948,7 @@ async fn ask(
         return public_window_view(&state, &ctx, id, errs, typed, None).await;
     }
     let key = format!("phone:{}", state.keys.blind_index(&phone));
-    if state.limits.public_phone.check_key(&key).is_err() {
+    if state.limits.phone_blocked(&key) {
         return Err(PageError::TooMany);
     }
     match deliberations::post_question(

@@ -349,10 +349,16 @@ async fn track_page(
     let last4 = q.phone_last4.unwrap_or_default();
     let mut page = track_page_with(&ctx, &no, &last4);
     if !no.is_empty() || !last4.is_empty() {
-        if state.limits.public_write.check_key(&ctx.ip).is_err() {
+        if state.limits.public_blocked(&ctx.ip) {
             return Err(PageError::TooMany);
         }
-        match opinions::track_with_record(&state.db, &state.keys, &no, last4.trim()).await? {
+        if state.limits.guesses.locked(&no) {
+            page.error = Some(crate::auth::GUESSES_LOCKED.into());
+            return render(&page);
+        }
+        let found = opinions::track_with_record(&state.db, &state.keys, &no, last4.trim()).await?;
+        state.limits.guesses.record(&no, found.is_some());
+        match found {
             Some((o, record)) => {
                 page.found =
                     Some(crate::api::opinions::tracked_view_with(&state, &o, Some(record)).await?)
@@ -377,11 +383,16 @@ async fn tracked_for_form(
     no: &str,
     last4: &str,
 ) -> Result<(TrackPage, Option<opinions::Opinion>), PageError> {
-    if state.limits.public_write.check_key(&ctx.ip).is_err() {
+    if state.limits.public_blocked(&ctx.ip) {
         return Err(PageError::TooMany);
     }
     let mut page = track_page_with(ctx, no, last4);
+    if state.limits.guesses.locked(no) {
+        page.error = Some(crate::auth::GUESSES_LOCKED.into());
+        return Ok((page, None));
+    }
     let found = opinions::track(&state.db, &state.keys, no, last4.trim()).await?;
+    state.limits.guesses.record(no, found.is_some());
     if found.is_none() {
         page.error = Some("未找到该事项：请核对受理编号和手机号后四位。".into());
     }

@@ -61,6 +61,7 @@ impl TestApp {
                 secure_cookies: false,
                 public_url: base.clone(),
                 background_jobs: false,
+                trusted_proxies: Vec::new(),
             },
         );
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
