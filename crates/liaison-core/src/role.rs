@@ -89,4 +89,19 @@ impl Role {
     pub fn may_read_audit(self) -> bool {
         matches!(self, Role::AuditAdmin)
     }
+
+    /// One of the three separated administrators (三员: system, security, audit). Their
+    /// accounts are created, reset, locked and unlocked only on the server's command line
+    /// (`liaison user …`), never by another administrator in the browser: an account
+    /// administrator who could reset the auditor's password could read the audit log of their
+    /// own actions.
+    pub fn is_separated_admin(self) -> bool {
+        matches!(
+            self,
+            Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin
+        )
+    }
 }
+
+/// Why the browser refuses to manage an administrator account.
+pub const SEPARATED_ADMIN_REFUSAL: &str = "系统管理员、安全管理员和审计管理员账号（三员）只能由运维人员在服务器上用命令管理（liaison user create|reset|lock|unlock），不能在网页上创建、重置或锁定，以保证三员分立。";

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use liaison_core::dataset::{AccountRow, Dataset};
-use liaison_core::role::Role;
+use liaison_core::role::{Role, SEPARATED_ADMIN_REFUSAL};
 use liaison_core::scope::Scope;
 use liaison_core::validate::{self, FieldError};
 use liaison_db::audit::{self, AuditQuery, AuditRecord, ChainCheck};
@@ -85,6 +85,11 @@ async fn users_page(
     })
 }
 
+/// Whether accounts of this role are managed in the browser (not the three administrators).
+pub fn managed_in_browser(code: &str) -> bool {
+    Role::parse(code).is_some_and(|r| !r.is_separated_admin())
+}
+
 /// Label of a role code.
 pub fn role_label(code: &str) -> &'static str {
     Role::parse(code).map_or("", Role::label)
@@ -132,7 +137,11 @@ fn user_form_page(staff: &Staff, form: UserForm, errors: Vec<FieldError>) -> Use
         layout: Layout::staff(staff, "新建账号", "users"),
         form,
         errors,
-        roles: Role::ALL.iter().map(|r| (r.code(), r.label())).collect(),
+        roles: Role::ALL
+            .iter()
+            .filter(|r| !r.is_separated_admin())
+            .map(|r| (r.code(), r.label()))
+            .collect(),
     }
 }
 
@@ -160,8 +169,12 @@ async fn create_user(
             String::new()
         });
     let role = Role::parse(&form.role);
-    if role.is_none() {
-        errs.push(FieldError::new("role", "请选择角色"));
+    match role {
+        None => errs.push(FieldError::new("role", "请选择角色")),
+        Some(r) if r.is_separated_admin() => {
+            errs.push(FieldError::new("role", SEPARATED_ADMIN_REFUSAL))
+        }
+        Some(_) => {}
     }
     let phone = match form.phone.trim() {
         "" => String::new(),
@@ -231,15 +244,19 @@ async fn create_user(
 #[derive(Deserialize)]
 struct Empty {}
 
-/// Administrators manage other accounts, not themselves, through these forms.
-fn not_self(staff: &Staff, id: i64) -> PageResult<()> {
+/// Administrators manage other accounts, not themselves and not the other administrators
+/// (三员分立), through these forms; returns the account.
+async fn manageable(state: &AppState, staff: &Staff, id: i64) -> PageResult<users::User> {
     if staff.auth.user.id == id {
-        Err(PageError::BadRequest(
+        return Err(PageError::BadRequest(
             "不能对自己的账号执行此操作，请由另一位管理员办理。".into(),
-        ))
-    } else {
-        Ok(())
+        ));
     }
+    let user = users::get(&state.db, id).await?;
+    if user.role().is_separated_admin() {
+        return Err(PageError::Forbidden(SEPARATED_ADMIN_REFUSAL.into()));
+    }
+    Ok(user)
 }
 
 /// `POST /admin/users/{id}/reset` — a new generated password, to be changed at next sign-in.
@@ -250,8 +267,7 @@ async fn reset_password(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     staff.require(ACCOUNT_ADMINS)?;
-    not_self(&staff, id)?;
-    let user = users::get(&state.db, id).await?;
+    let user = manageable(&state, &staff, id).await?;
     let password = liaison_core::protect::random_password();
     let pw = password.clone();
     let hash = tokio::task::spawn_blocking(move || liaison_core::protect::hash_password(&pw))
@@ -280,7 +296,7 @@ async fn lock_user(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     staff.require(ACCOUNT_ADMINS)?;
-    not_self(&staff, id)?;
+    manageable(&state, &staff, id).await?;
     users::set_locked(&state.db, &state.keys, &staff.ctx.actor(), id, true).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
@@ -293,7 +309,7 @@ async fn unlock_user(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> PageResult {
     staff.require(ACCOUNT_ADMINS)?;
-    not_self(&staff, id)?;
+    manageable(&state, &staff, id).await?;
     users::set_locked(&state.db, &state.keys, &staff.ctx.actor(), id, false).await?;
     Ok(Redirect::to("/admin/users").into_response())
 }

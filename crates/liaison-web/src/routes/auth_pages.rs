@@ -44,10 +44,20 @@ struct LoginQuery {
     expired: Option<String>,
 }
 
-/// Only local paths may be a target after sign-in (no open redirect).
+/// Only local paths may be a target after sign-in (no open redirect). Browsers drop tabs and
+/// line breaks from a URL and read `\\` as `/`, so `/\t/evil.example` would become
+/// `//evil.example`: a path with any control character, space or backslash is refused too.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_owned()
+        }
         _ => "/work".to_owned(),
     }
 }
@@ -234,4 +244,30 @@ async fn change_password(
         ),
     );
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(
+            safe_next(Some("/work/opinions?state=submitted")),
+            "/work/opinions?state=submitted"
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "https://evil.example",
+            "evil.example",
+            "/ /evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/work", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/work");
+    }
 }

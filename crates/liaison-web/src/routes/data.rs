@@ -108,6 +108,16 @@ async fn scope_errors(
 ) -> PageResult<Vec<RowError>> {
     let scope = staff.auth.scope();
     let mut errors = Vec::new();
+    for (i, a) in data.accounts.iter().enumerate() {
+        if a.role.is_separated_admin() {
+            errors.push(RowError {
+                sheet: SheetKind::Accounts,
+                row: i + 2,
+                column: "角色".into(),
+                message: liaison_core::role::SEPARATED_ADMIN_REFUSAL.into(),
+            });
+        }
+    }
     if !data.accounts.is_empty() && !staff.auth.role().may_manage_accounts() {
         errors.push(RowError {
             sheet: SheetKind::Accounts,

@@ -831,6 +831,53 @@ async fn account_admin_creates_and_resets_accounts(b: Backend) {
         .await
         .unwrap();
     assert!(text(r).await.contains("须绑定"));
+
+    // 三员分立: no administrator account is created, reset or locked in the browser — an
+    // account administrator who could reset the auditor's password could read the audit log
+    // of their own actions.
+    let r = c
+        .post(app.url("/admin/users/new"))
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("username", "auditor2"),
+            ("display_name", "某"),
+            ("role", "audit_admin"),
+            ("scope", ""),
+            ("phone", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(text(r).await.contains("三员分立"));
+    assert!(
+        liaison_db::users::find_by_username(&app.db, "auditor2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let auditor = liaison_db::users::find_by_username(&app.db, "auditor")
+        .await
+        .unwrap()
+        .unwrap();
+    for action in ["reset", "lock"] {
+        let token = app.csrf(&c, "/admin/users").await;
+        let r = c
+            .post(app.url(&format!("/admin/users/{}/{action}", auditor.id)))
+            .form(&[("_csrf", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{action}");
+        assert!(text(r).await.contains("三员分立"));
+    }
+    let after = liaison_db::users::find_by_username(&app.db, "auditor")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(after.password_hash, auditor.password_hash);
+    assert!(!after.locked);
+    let page = text(c.get(app.url("/admin/users")).send().await.unwrap()).await;
+    assert!(page.contains("命令行管理"));
 }
 
 fn workbook(data: &liaison_core::dataset::Dataset) -> Vec<u8> {
