@@ -1451,7 +1451,7 @@ async fn question_windows_over_the_api_are_moderated_and_answered(b: Backend) {
         &app,
         None,
         &ask_path,
-        json!({"body": "小区加装电梯什么时候开工？", "name": "孙立", "phone": "13812345611"}),
+        json!({"body": "小区加装电梯什么时候开工？我的电话13812345611", "name": "孙立", "phone": "13812345611"}),
     )
     .await;
     assert_eq!(s, 201, "{q}");
@@ -1504,6 +1504,21 @@ async fn question_windows_over_the_api_are_moderated_and_answered(b: Backend) {
     assert_eq!(l["total"], 1, "{l}");
     assert_eq!(l["items"][0]["asker"], "孙*");
     assert!(l["items"][0].get("phone").is_none());
+    // A number typed into the text is masked wherever the public reads it.
+    assert_eq!(
+        l["items"][0]["body"], "小区加装电梯什么时候开工？我的电话138******11",
+        "{l}"
+    );
+    let page = app
+        .client()
+        .get(app.url(&format!("/ask/{wid}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("我的电话138******11") && !page.contains("13812345611"));
 
     // Moderation: a reason is required to hide; staff restore; the unit cannot moderate.
     let actions = |qid: i64| format!("{ask_path}/{qid}/actions");

@@ -251,6 +251,19 @@ pub struct PublicQuestion {
     pub asked_at: String,
 }
 
+/// A window's questions as the public sees them (page and API): hidden ones left out, and
+/// phone, identity-card and bank-card numbers and e-mail addresses in the question or the
+/// answer masked — citizens often write their own into the text (reference §7.1). Staff see
+/// the text as written.
+pub async fn published_questions(state: &AppState, window_id: i64) -> ApiResult<Vec<Question>> {
+    let mut all = deliberations::questions(&state.db, window_id, false).await?;
+    for q in &mut all {
+        q.body = validate::redact_for_publication(&q.body);
+        q.answer = validate::redact_for_publication(&q.answer);
+    }
+    Ok(all)
+}
+
 /// The public questions and answers of a window that has opened (no token).
 #[utoipa::path(get, path = "/api/v1/deliberations/windows/{id}/questions", tag = "deliberations", params(PageParams,
         ("id" = i64, Path, description = "云问政编号")),
@@ -264,7 +277,7 @@ pub async fn public_questions(
     if w.opens_on > today() {
         return Err(ApiError::not_found());
     }
-    let all = deliberations::questions(&state.db, id, false).await?;
+    let all = published_questions(&state, id).await?;
     Ok(Json(page(all, &q, 1000, |x| PublicQuestion {
         id: x.id,
         body: x.body,

@@ -892,7 +892,9 @@ async fn public_window_view(
     let failed = !errors.is_empty();
     let mut resp = render(&PublicWindowPage {
         layout: Layout::public(ctx, w.title.clone()),
-        questions: deliberations::questions(&state.db, id, false).await?,
+        questions: crate::api::questions::published_questions(state, id)
+            .await
+            .map_err(page_error)?,
         open: activity::window_open(w.opens_on, w.closes_on, t),
         w,
         errors,
