@@ -51,6 +51,9 @@ pub struct IntakeInput {
     pub entered_by: Option<i64>,
     /// The activity it was collected at (checked by the caller).
     pub activity_id: Option<i64>,
+    /// The caller has already counted this submission against the per-address limit (the
+    /// public form does so before it reads a body of up to 20 MB).
+    pub rate_checked: bool,
 }
 
 /// Why an intake failed.
@@ -77,7 +80,7 @@ pub async fn submit(
     ip: &str,
     input: IntakeInput,
 ) -> Result<Created, IntakeError> {
-    if input.entered_by.is_none() && state.limits.public_blocked(ip) {
+    if input.entered_by.is_none() && !input.rate_checked && state.limits.public_blocked(ip) {
         return Err(IntakeError::RateLimited(
             "您提交得太频繁了，请一分钟后再试。如有紧急情况，请直接拨打联络站电话。".into(),
         ));

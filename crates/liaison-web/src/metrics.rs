@@ -1,5 +1,7 @@
 //! Prometheus metrics at `GET /metrics`: requests by route class and status, latency histogram,
-//! database pool, process memory. Kept small and dependency-free on purpose.
+//! database pool, process memory. Kept small and dependency-free on purpose. Only a scraper on
+//! the same machine, one that sends `LIAISON_METRICS_TOKEN` as a bearer token, or a signed-in
+//! system administrator reads them; anyone else gets 404.
 
 use crate::AppState;
 use axum::Router;
@@ -64,8 +66,38 @@ pub fn resident_bytes() -> Option<u64> {
     Some(pages * 4096)
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Whether this request may read the metrics.
+fn may_read(ctx: &crate::auth::RequestCtx, headers: &axum::http::HeaderMap) -> bool {
+    let local = ctx
+        .ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback());
+    let admin = ctx
+        .auth
+        .as_ref()
+        .is_some_and(|a| a.principal.role == liaison_core::role::Role::SystemAdmin);
+    let token = std::env::var("LIAISON_METRICS_TOKEN")
+        .ok()
+        .filter(|t| t.len() >= 16)
+        .is_some_and(|t| {
+            headers
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .is_some_and(|sent| crate::auth::tokens_match(sent.trim(), &t))
+        });
+    local || admin || token
+}
+
+async fn metrics(
+    State(state): State<AppState>,
+    ctx: crate::auth::RequestCtx,
+    headers: axum::http::HeaderMap,
+) -> Response {
     use std::fmt::Write;
+    if !may_read(&ctx, &headers) {
+        return crate::error::PageError::NotFound.into_response();
+    }
     let m = &state.metrics;
     let mut out = String::new();
     out.push_str(
@@ -125,4 +157,33 @@ async fn metrics(State(state): State<AppState>) -> Response {
         out,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_read;
+    use crate::auth::RequestCtx;
+    use axum::http::HeaderMap;
+
+    fn ctx(ip: &str) -> RequestCtx {
+        RequestCtx {
+            auth: None,
+            anon_csrf: String::new(),
+            session_expired: false,
+            ip: ip.into(),
+        }
+    }
+
+    #[test]
+    fn metrics_are_for_the_same_machine_unless_a_token_is_set() {
+        assert!(may_read(&ctx("127.0.0.1"), &HeaderMap::new()));
+        assert!(may_read(&ctx("::1"), &HeaderMap::new()));
+        assert!(!may_read(&ctx("203.0.113.9"), &HeaderMap::new()));
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            "Bearer guessed-token-1234".parse().unwrap(),
+        );
+        assert!(!may_read(&ctx("203.0.113.9"), &h), "no token configured");
+    }
 }

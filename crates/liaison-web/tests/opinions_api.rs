@@ -872,7 +872,77 @@ async fn script_in_fields_is_kept_as_text(b: Backend) {
 mod pages {
     use super::*;
 
-    backend_tests!(the_public_form_keeps_what_was_typed_and_gives_a_receipt,);
+    backend_tests!(
+        the_public_form_keeps_what_was_typed_and_gives_a_receipt,
+        a_flood_from_one_address_or_phone_is_told_to_wait,
+    );
+
+    /// Ten submissions a phone may make at once (then 20 an hour), thirty an address a minute;
+    /// past either, a clear message — and the form keeps what was typed.
+    async fn a_flood_from_one_address_or_phone_is_told_to_wait(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        for i in 0..10 {
+            let r = submit(&app, sample(), None).await;
+            assert_eq!(r.status(), 201, "submission {i}");
+        }
+        let r = submit(&app, sample(), None).await;
+        assert_eq!(r.status(), 429);
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("该手机号今天提交的意见已较多"),
+            "{v}"
+        );
+        // Other phones, the same address: the address's limit of 30 a minute.
+        let mut n = 11;
+        let last = loop {
+            let mut body = sample();
+            body["phone"] = json!(format!("139{:08}", n));
+            let r = submit(&app, body, None).await;
+            n += 1;
+            if r.status() != 201 || n > 40 {
+                break r;
+            }
+        };
+        assert_eq!(last.status(), 429);
+        assert_eq!(n, 31, "the 31st request of the minute is refused");
+        let v: Value = last.json().await.unwrap();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("您提交得太频繁了"),
+            "{v}"
+        );
+        // The public form says the same and keeps the text; its photos are not kept.
+        let c = app.client();
+        let token = app.csrf(&c, "/stations/JJ-HM/opinion").await;
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", token)
+            .text("key", "flood")
+            .text("body", "楼道灯坏了很久。")
+            .text("name", "钱")
+            .text("phone", "13712345678")
+            .part(
+                "photos",
+                reqwest::multipart::Part::bytes(vec![0u8; 2 * 1024 * 1024]).file_name("a.jpg"),
+            );
+        let html = c
+            .post(app.url("/stations/JJ-HM/opinion"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(html.contains("您提交得太频繁了"), "{html}");
+        assert!(html.contains("楼道灯坏了很久。") && html.contains("value=\"13712345678\""));
+    }
 
     async fn the_public_form_keeps_what_was_typed_and_gives_a_receipt(b: Backend) {
         let Some(app) = TestApp::spawn(b).await else {

@@ -229,7 +229,10 @@ async fn new_form(
         activity_id: q.activity,
         ..Default::default()
     };
+    // Only an activity the user sees fills the form (its station and date are not public
+    // while it is planned).
     if let Some(aid) = q.activity
+        && acts::visible(&state.db, &acts::list_scope(&staff.auth.principal), aid).await?
         && let Ok(a) = acts::get(&state.db, aid).await
     {
         form.station_code = a.station_code;

@@ -165,8 +165,12 @@ async fn deputy_form(
     ))
 }
 
-/// Reads the multipart form: fields, photos and the CSRF token.
-async fn read_form(mut mp: Multipart) -> PageResult<(OpinionForm, Vec<Vec<u8>>, String, bool)> {
+/// Reads the multipart form: fields, photos (unless `keep_photos` is false: then they are read
+/// past chunk by chunk) and the CSRF token.
+async fn read_form(
+    mut mp: Multipart,
+    keep_photos: bool,
+) -> PageResult<(OpinionForm, Vec<Vec<u8>>, String, bool)> {
     let mut f = OpinionForm::default();
     let mut photos = Vec::new();
     let mut csrf = String::new();
@@ -177,6 +181,16 @@ async fn read_form(mut mp: Multipart) -> PageResult<(OpinionForm, Vec<Vec<u8>>, 
         ))
     })? {
         let name = field.name().unwrap_or("").to_owned();
+        if name == "photos" && !keep_photos {
+            let mut field = field;
+            while field
+                .chunk()
+                .await
+                .map_err(|e| PageError::BadRequest(format!("照片上传失败，请重试：{e}")))?
+                .is_some()
+            {}
+            continue;
+        }
         if name == "photos" {
             let has_name = field.file_name().is_some_and(|n| !n.is_empty());
             let bytes = field
@@ -224,9 +238,23 @@ async fn handle_submit(
     target: Target,
     mp: Multipart,
 ) -> PageResult {
-    let (form, photos, csrf, elder) = read_form(mp).await?;
+    // The limit is counted before the body (with up to 20 MB of photos) is read: over it, the
+    // photos are read past without being kept, so a flood from one address costs no memory,
+    // and the form comes back with what was typed and the reason.
+    let limited = state.limits.public_blocked(&ctx.ip);
+    let (form, photos, csrf, elder) = read_form(mp, !limited).await?;
     if !tokens_match(&csrf, ctx.csrf()) {
         return Err(PageError::Csrf);
+    }
+    if limited {
+        let msg = "您提交得太频繁了，请一分钟后再试。如有紧急情况，请直接拨打联络站电话。";
+        return render(&form_page(
+            &ctx,
+            target,
+            form,
+            vec![FieldError::new("form", msg)],
+            elder,
+        ));
     }
     let input = IntakeInput {
         station_code: (target.kind == "stations").then(|| target.code.clone()),
@@ -246,6 +274,7 @@ async fn handle_submit(
         },
         idempotency_key: Some(form.key.clone()).filter(|k| !k.is_empty()),
         photos,
+        rate_checked: true,
         ..Default::default()
     };
     match submit(&state, &Actor::public(&ctx.ip), &ctx.ip, input).await {

@@ -2466,6 +2466,7 @@ async fn create_entry(
         photos,
         entered_by: Some(staff.auth.user.id),
         activity_id: activity.map(|a| a.id),
+        rate_checked: false,
     };
     match intake::submit(&state, &staff.ctx.actor(), &staff.ctx.ip, input).await {
         Ok(created) => {

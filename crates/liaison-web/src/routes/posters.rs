@@ -12,7 +12,7 @@
 //! runs on the blocking pool.
 
 use crate::AppState;
-use crate::auth::Staff;
+use crate::auth::{RequestCtx, Staff};
 use crate::error::{PageError, PageResult};
 use crate::layout::{Layout, render};
 use crate::routes::filter;
@@ -256,7 +256,7 @@ async fn deputy_print_page(
 // ---------------------------------------------------------------------------------------------
 // Single downloads
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum FileType {
     Svg,
     Png,
@@ -274,11 +274,13 @@ fn split_file(file: &str) -> PageResult<(&str, FileType)> {
 /// `GET /posters/stations/{code}.svg|.png`.
 async fn station_download(
     State(state): State<AppState>,
+    ctx: RequestCtx,
     Path(file): Path<String>,
     Query(q): Query<SizeQuery>,
 ) -> PageResult {
     let size = paper(&q.size)?;
     let (code, kind) = split_file(&file)?;
+    limit_rendering(&state, &ctx, kind)?;
     let (input, stem) = station_poster(&state, code).await?;
     download(input, stem, kind, size).await
 }
@@ -286,13 +288,25 @@ async fn station_download(
 /// `GET /posters/deputies/{code}.svg|.png`.
 async fn deputy_download(
     State(state): State<AppState>,
+    ctx: RequestCtx,
     Path(file): Path<String>,
     Query(q): Query<SizeQuery>,
 ) -> PageResult {
     let size = paper(&q.size)?;
     let (code, kind) = split_file(&file)?;
+    limit_rendering(&state, &ctx, kind)?;
     let (input, stem) = deputy_poster(&state, code).await?;
     download(input, stem, kind, size).await
+}
+
+/// A PNG poster takes about 50 ms of CPU to render: visitors who are not signed in share the
+/// public per-address limit, so a loop of requests cannot keep the server busy. Staff printing
+/// a county's posters are not limited (and use the batch download).
+fn limit_rendering(state: &AppState, ctx: &RequestCtx, kind: FileType) -> PageResult<()> {
+    if kind == FileType::Png && ctx.auth.is_none() && state.limits.public_blocked(&ctx.ip) {
+        return Err(PageError::TooMany);
+    }
+    Ok(())
 }
 
 async fn download(input: PosterInput, stem: String, kind: FileType, size: PaperSize) -> PageResult {
