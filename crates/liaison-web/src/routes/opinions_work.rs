@@ -1853,7 +1853,7 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
             phone: String::new(),
             note: "匿名反映，未留姓名和联系方式。",
         }
-    } else if opinions::identity_hidden_from(p, &o) {
+    } else if opinions::identity_hidden_from(p, o) {
         Submitter {
             shown: false,
             name: String::new(),
