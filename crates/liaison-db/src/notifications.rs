@@ -8,8 +8,22 @@ use crate::sql::Sql;
 use serde::Serialize;
 use sqlx::FromRow;
 
-/// Attempts before a notification is given up (and shown as failed).
-pub const MAX_ATTEMPTS: i64 = 5;
+/// Attempts before a notification is given up (and shown as failed): retried for about a day
+/// (see [`mark_failed`]), so a gateway outage of some hours loses no message.
+pub const MAX_ATTEMPTS: i64 = 10;
+
+/// Templates that tell a submitter the answer is there and start the rating window.
+const FEEDBACK_TEMPLATES: &[&str] = &["opinion.feedback", "opinion.feedback_sent"];
+
+/// Whether `n` is the feedback SMS to the submitter of its own opinion (not to the submitter of
+/// an item merged into it): its opinion id.
+fn own_feedback_sms(n: &Notification) -> Option<i64> {
+    let id = n.opinion_id?;
+    (n.channel == "sms"
+        && FEEDBACK_TEMPLATES.contains(&n.template.as_str())
+        && n.recipient == format!("submitter:{id}"))
+    .then_some(id)
+}
 
 /// A queued notification.
 #[derive(Debug, Clone, FromRow, Serialize)]
@@ -52,10 +66,14 @@ pub async fn due(db: &Db, limit: i64) -> DbResult<Vec<Notification>> {
 /// backlog drained, and on SQLite every change makes each connection drop its page cache at its
 /// next read (docs/benchmarks.md, fourth pass). Delivery stays at least once: a crash before the
 /// mark sends the round again.
-pub async fn mark_sent(db: &Db, ids: &[i64]) -> DbResult<()> {
-    if ids.is_empty() {
+///
+/// A feedback SMS delivered on a later day than it was queued moves its item's rating window to
+/// start on the day of delivery.
+pub async fn mark_sent(db: &Db, sent: &[&Notification]) -> DbResult<()> {
+    if sent.is_empty() {
         return Ok(());
     }
+    let ids: Vec<i64> = sent.iter().map(|n| n.id).collect();
     let mut tx = db.begin().await?;
     for chunk in ids.chunks(500) {
         let mut s = Sql::new("UPDATE notification SET status = 'sent', sent_at = ");
@@ -64,10 +82,16 @@ pub async fn mark_sent(db: &Db, ids: &[i64]) -> DbResult<()> {
             .bind_list(chunk.iter().copied());
         s.execute_tx(&mut tx).await?;
     }
+    let delivered: Vec<i64> = sent.iter().filter_map(|n| own_feedback_sms(n)).collect();
+    for chunk in delivered.chunks(500) {
+        crate::opinions::feedback_delivered(&mut tx, chunk).await?;
+    }
     tx.commit().await
 }
 
-/// Records a failed attempt; retries later with a growing delay, or gives up.
+/// Records a failed attempt; retries later with a growing delay, or gives up. A feedback SMS
+/// given up leaves its item waiting for a follow-up call instead of closing it unrated
+/// ([`crate::opinions`]'s `feedback_undelivered`).
 pub async fn mark_failed(db: &Db, n: &Notification, error: &str) -> DbResult<()> {
     let attempts = n.attempts + 1;
     let status = if attempts >= MAX_ATTEMPTS {
@@ -75,12 +99,29 @@ pub async fn mark_failed(db: &Db, n: &Notification, error: &str) -> DbResult<()>
     } else {
         "pending"
     };
-    // 1, 4, 16, 64 minutes.
-    let delay = time::Duration::minutes(4i64.pow(attempts.clamp(0, 4) as u32 - 1).max(1));
-    on_db!(db, p => sqlx::query(
+    let delay = time::Duration::minutes(retry_delay_minutes(attempts));
+    let mut tx = db.begin().await?;
+    on_tx!(tx, t => sqlx::query(
         "UPDATE notification SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $5")
-        .bind(status).bind(attempts).bind(error).bind(now() + delay).bind(n.id).execute(p).await.map(|_| ()))?;
-    Ok(())
+        .bind(status).bind(attempts).bind(error).bind(now() + delay).bind(n.id).execute(t).await.map(|_| ()))?;
+    if status == "failed"
+        && let Some(id) = own_feedback_sms(n)
+    {
+        crate::opinions::feedback_undelivered(&mut tx, id).await?;
+    }
+    tx.commit().await
+}
+
+/// Minutes before the next attempt after `attempts` failed ones: 1, 4, 16, 64, then every four
+/// hours — about a day in all before [`MAX_ATTEMPTS`].
+pub fn retry_delay_minutes(attempts: i64) -> i64 {
+    match attempts {
+        ..=1 => 1,
+        2 => 4,
+        3 => 16,
+        4 => 64,
+        _ => 240,
+    }
 }
 
 /// Notifications of an opinion, newest first (for the item page).

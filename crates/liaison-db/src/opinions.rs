@@ -1346,6 +1346,65 @@ async fn event(
     .await
 }
 
+/// The feedback SMS of an item could not be delivered, however long it was retried: the
+/// rating window has not started (the citizen does not know there is an answer), so the item
+/// must not close as unrated. Its window and clock are cleared — the citizen may still rate,
+/// and staff record the rating of a follow-up call (回访) whenever they reach the citizen — and
+/// the station is told to call. One timeline event says so. Does nothing unless the item still
+/// waits for its rating.
+pub(crate) async fn feedback_undelivered(tx: &mut Tx, id: i64) -> DbResult<()> {
+    let waiting: Option<(String, String, i64)> = on_tx!(tx, t => sqlx::query_as(
+        "SELECT tracking_no, title, station_id FROM opinion WHERE id = $1 AND state = 'feedback_sent' \
+         AND feedback_sent_on IS NOT NULL")
+        .bind(id).fetch_optional(t).await)?;
+    let Some((tracking_no, title, station_id)) = waiting else {
+        return Ok(());
+    };
+    on_tx!(tx, t => sqlx::query(
+        "UPDATE opinion SET feedback_sent_on = NULL, due_kind = NULL, due_on = NULL, updated_at = $1 WHERE id = $2")
+        .bind(now()).bind(id).execute(t).await.map(|_| ()))?;
+    handling::enqueue_many(
+        tx,
+        &[handling::Outgoing {
+            item: Item::Opinion(id),
+            channel: "inapp",
+            recipient: format!("station:{station_id}"),
+            template: "opinion.feedback_undelivered",
+            payload: serde_json::json!({"tracking_no": tracking_no, "title": title}).to_string(),
+        }],
+    )
+    .await?;
+    event(
+        tx,
+        &Actor::system("系统"),
+        id,
+        "feedback_undelivered",
+        "反馈短信未送达",
+        Some(OpinionState::FeedbackSent),
+        OpinionState::FeedbackSent,
+        "反馈短信多次发送失败，评价期暂不计算；请电话回访并记录群众评价",
+        "",
+    )
+    .await
+}
+
+/// The feedback SMS of these items reached their submitters today: the rating window counts
+/// from the day the citizen was told, not from the day the message was queued (a gateway that
+/// was down for a day must not shorten it).
+pub(crate) async fn feedback_delivered(tx: &mut Tx, ids: &[i64]) -> DbResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let day = today();
+    let mut s = Sql::new("UPDATE opinion SET feedback_sent_on = ");
+    s.bind(day)
+        .push(" WHERE state = 'feedback_sent' AND feedback_sent_on < ")
+        .bind(day)
+        .push(" AND id IN ")
+        .bind_list(ids.iter().copied());
+    s.execute_tx(tx).await.map(|_| ())
+}
+
 /// The arguments of an action as the client sent them (validated by the caller).
 #[derive(Debug, Clone, Default)]
 pub struct ActionInput {
@@ -1480,8 +1539,12 @@ pub async fn act(
     }
 
     // The reviewed result goes to the submitter the same day: the system sends the feedback
-    // right after the station approves the reply.
-    if action == OpinionAction::ApproveReply {
+    // right after the station approves the reply, or right after an answer on the spot (which
+    // needs no review) — otherwise nothing would ever ask the citizen to rate it.
+    if matches!(
+        action,
+        OpinionAction::ApproveReply | OpinionAction::AnswerOnSpot
+    ) {
         let o2 = get_tx(&mut tx, id).await?;
         let ctx2 = context(rules, Some(&o2));
         let fb = workflow::decide(
@@ -1711,17 +1774,21 @@ async fn apply_decision(
         "UPDATE opinion SET state = $1, version = version + 1, updated_at = $2, \
          closed_at = CASE WHEN $3 THEN $2 ELSE NULL END WHERE id = $4")
         .bind(decision.to.code()).bind(at).bind(closed).bind(o.id).execute(t).await.map(|_| ()))?;
-    // Clear the step clock first: a state whose deadline the effects do not set has none, or
-    // (in the hands of the unit) runs against the reply deadline.
-    on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = NULL, due_on = NULL WHERE id = $1")
-        .bind(o.id).execute(t).await.map(|_| ()))?;
+    // Clear the step clock first when the state changes: a state whose deadline the effects do
+    // not set has none, or (in the hands of the unit) runs against the reply deadline. A step
+    // that keeps the state (contacting the submitter) keeps its clock — a supervised unit must
+    // not lose its supervision deadline by making a phone call.
+    if decision.to != decision.from {
+        on_tx!(tx, t => sqlx::query("UPDATE opinion SET due_kind = NULL, due_on = NULL WHERE id = $1")
+            .bind(o.id).execute(t).await.map(|_| ()))?;
+    }
     apply_effects(tx, o, &decision.effects, input, decision.to.clock()).await?;
     if decision.to.clock() == Some(DueKind::Reply) {
         on_tx!(tx, t => sqlx::query(
             "UPDATE opinion SET due_kind = 'reply', due_on = reply_due_on WHERE id = $1 AND due_on IS NULL")
             .bind(o.id).execute(t).await.map(|_| ()))?;
     }
-    if decision.to == OpinionState::FeedbackSent {
+    if decision.to == OpinionState::FeedbackSent && decision.from != OpinionState::FeedbackSent {
         // Feedback day starts the rating window.
         on_tx!(tx, t => sqlx::query("UPDATE opinion SET feedback_sent_on = $1 WHERE id = $2")
             .bind(today()).bind(o.id).execute(t).await.map(|_| ()))?;

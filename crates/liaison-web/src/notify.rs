@@ -138,6 +138,9 @@ pub fn render(n: &Notification, public_url: &str) -> String {
                 "opinion.reply_rejected" => "答复被退回，请重新答复",
                 "opinion.return_requested" => "承办单位申请退回，待审批",
                 "opinion.return_approved" => "退回申请已同意",
+                "opinion.feedback_undelivered" => {
+                    "反馈短信多次发送失败，群众尚不知道已有答复，请电话回访并记录评价"
+                }
                 "opinion.return_rejected" => "退回申请未同意，请继续办理",
                 "opinion.extension_requested" => "承办单位申请延期，待审批",
                 "opinion.extension_approved" => "延期申请已同意",
@@ -177,8 +180,28 @@ pub fn render(n: &Notification, public_url: &str) -> String {
     }
 }
 
+/// Delivers one notification: to the webhook first (if configured), then by SMS. In this order
+/// a failing webhook retries before the citizen's SMS has gone out, so nobody gets the same
+/// text twice; a failing SMS gateway may make the webhook see a notification again, which its
+/// `id` lets the receiver recognise.
 async fn deliver(state: &AppState, senders: &Senders, n: &Notification) -> Result<(), String> {
     let text = render(n, &state.config.public_url);
+    if let Some(url) = &senders.webhook {
+        let body = serde_json::json!({
+            "id": n.id, "channel": n.channel, "recipient": n.recipient, "template": n.template,
+            "opinion_id": n.opinion_id, "text": text,
+        });
+        let resp = reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| format!("webhook: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("webhook 返回 {}", resp.status()));
+        }
+    }
     if n.channel == "sms" {
         let id_after = |prefix: &str| {
             n.recipient
@@ -204,22 +227,6 @@ async fn deliver(state: &AppState, senders: &Senders, n: &Notification) -> Resul
         }
         senders.sms.send(&phone, &text).await?;
     }
-    if let Some(url) = &senders.webhook {
-        let body = serde_json::json!({
-            "id": n.id, "channel": n.channel, "recipient": n.recipient, "template": n.template,
-            "opinion_id": n.opinion_id, "text": text,
-        });
-        let resp = reqwest::Client::new()
-            .post(url)
-            .json(&body)
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
-            .await
-            .map_err(|e| format!("webhook: {e}"))?;
-        if !resp.status().is_success() {
-            return Err(format!("webhook 返回 {}", resp.status()));
-        }
-    }
     Ok(())
 }
 
@@ -235,7 +242,7 @@ pub async fn deliver_due(state: &AppState, senders: &Senders) -> usize {
     let mut sent = Vec::with_capacity(due.len());
     for n in &due {
         match deliver(state, senders, n).await {
-            Ok(()) => sent.push(n.id),
+            Ok(()) => sent.push(n),
             Err(err) => {
                 tracing::warn!(id = n.id, error = %err, "notification delivery failed; will retry");
                 if let Err(e) = notifications::mark_failed(&state.db, n, &err).await {

@@ -22,6 +22,7 @@ backend_tests!(
     script_in_fields_is_kept_as_text,
     a_follow_up_is_asked_answered_published_and_refused_once_closed,
     an_item_goes_only_to_units_and_deputies_of_its_own_place,
+    an_answer_on_the_spot_reaches_the_citizen_who_rates_it,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -703,6 +704,43 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
     );
 }
 
+/// An answer on the spot needs no unit and no review: the citizen is told at once and rates
+/// it, and the loop closes like any other.
+async fn an_answer_on_the_spot_reaches_the_citizen_who_rates_it(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let (id, no) = (
+        c["id"].as_i64().unwrap(),
+        c["tracking_no"].as_str().unwrap().to_owned(),
+    );
+    let station = app.token("station.hm").await;
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "answer_on_spot", "content": "已联系社区，今晚修好路灯。", "resolution_grade": "A"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "feedback_sent", "{v}");
+    assert!(v["due_on"].is_string(), "the rating window runs: {v}");
+    let (s, t) = track(&app, &no, "5678").await;
+    assert_eq!(s, 200);
+    assert_eq!(t["can_rate"], true, "{t}");
+    let (s, v) = rate(&app, &no, "satisfied").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "closed");
+    let sms: Vec<String> = liaison_db::notifications::for_opinion(&app.db, id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.template)
+        .collect();
+    assert!(sms.iter().any(|t| t == "opinion.feedback"), "{sms:?}");
+}
+
 async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {
     let Some(app) = TestApp::spawn(b).await else {
         return;
@@ -1104,7 +1142,7 @@ mod outbox {
         let Some(app) = TestApp::spawn(b).await else {
             return;
         };
-        to_feedback(&app).await;
+        let (_, no) = to_feedback(&app).await;
         let sms = Arc::new(RecordingSms::default());
         *sms.fail_with.lock().unwrap() = Some("网关超时".into());
         let senders = Senders {
@@ -1127,6 +1165,60 @@ mod outbox {
             0,
             "not before the retry delay"
         );
+
+        // The gateway stays down until the last attempt (about a day of retries): the citizen
+        // never learned of the answer, so the rating window has not started and the timer
+        // does not close the item as unrated; the station is told to call instead.
+        let id = liaison_db::opinions::by_tracking_no(&app.db, &no)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        for _ in 1..liaison_db::notifications::MAX_ATTEMPTS {
+            let mut tx = app.db.begin().await.unwrap();
+            let mut s = liaison_db::sql::Sql::new("UPDATE notification SET next_attempt_at = ");
+            s.bind(time::OffsetDateTime::now_utc() - time::Duration::minutes(1))
+                .push(" WHERE status = 'pending'");
+            s.execute_tx(&mut tx).await.unwrap();
+            tx.commit().await.unwrap();
+            deliver_due(&app.state, &senders).await;
+        }
+        let o = liaison_db::opinions::get(&app.db, id).await.unwrap();
+        assert_eq!(o.state, "feedback_sent");
+        assert_eq!(o.feedback_sent_on, None, "the window has not started");
+        let notices = liaison_db::notifications::for_opinion(&app.db, id)
+            .await
+            .unwrap();
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.template == "opinion.feedback" && n.status == "failed"),
+            "{notices:?}"
+        );
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.template == "opinion.feedback_undelivered"
+                    && n.recipient.starts_with("station:")),
+            "{notices:?}"
+        );
+        liaison_web::notify::run_timers(&app.state).await;
+        assert_eq!(
+            liaison_db::opinions::get(&app.db, id).await.unwrap().state,
+            "feedback_sent",
+            "not closed unrated"
+        );
+        // The station reaches the citizen by phone and records the rating.
+        let station = app.token("station.hm").await;
+        let (s, v) = act(
+            &app,
+            &station,
+            id,
+            json!({"action": "rate", "rating": "satisfied", "comment": "电话回访：满意"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["state"], "closed");
     }
 
     async fn timers_close_unrated_items_and_escalate_overdue_ones(b: Backend) {
@@ -1390,7 +1482,8 @@ mod open311 {
         let (s, _, _) = get_text(&app, "/open311/v2/requests.json?jurisdiction_id=NOPE").await;
         assert_eq!(s, 404);
 
-        // An answer on the spot is still open: feedback and the rating follow it.
+        // An answer on the spot is still open: the feedback goes out at once and the rating
+        // follows it.
         let station = app.token("station.hm").await;
         let (s, v) = act(
             &app,
@@ -1400,7 +1493,7 @@ mod open311 {
         )
         .await;
         assert_eq!(s, 200, "{v}");
-        assert_eq!(v["state"], "answered_on_spot");
+        assert_eq!(v["state"], "feedback_sent");
         assert_eq!(
             list("status=open".into()).await,
             std::slice::from_ref(&shown)

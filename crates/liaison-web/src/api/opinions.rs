@@ -988,7 +988,8 @@ pub struct ActionBody {
     /// `accept`, `decline`, `answer_on_spot`, `assign`, `acknowledge`, `contact_submitter`,
     /// `request_return`, `approve_return`, `reject_return`, `request_extension`,
     /// `approve_extension`, `reject_extension`, `reply`, `approve_reply`, `reject_reply`,
-    /// `rehandle`, `close`, `merge`, `escalate`, `convert_to_suggestion`.
+    /// `rehandle`, `close`, `merge`, `escalate`, `convert_to_suggestion`, `send_feedback`, and
+    /// `rate` (the station records the rating a citizen gave in a follow-up call, 回访).
     pub action: String,
     /// Lead unit (assign).
     pub unit_id: Option<i64>,
@@ -1012,6 +1013,10 @@ pub struct ActionBody {
     /// The deputy who takes the item up as a suggestion (convert_to_suggestion); defaults to the
     /// deputy the item is addressed to.
     pub deputy_id: Option<i64>,
+    /// `satisfied`, `basically_satisfied` or `unsatisfied` (rate).
+    pub rating: Option<String>,
+    /// What the citizen said (rate; at most 500 characters).
+    pub comment: Option<String>,
 }
 
 /// Turns a request body into the storage layer's input, or field errors.
@@ -1039,6 +1044,22 @@ pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiE
         ),
         None => None,
     };
+    let rating = match b.rating.as_deref().filter(|s| !s.is_empty()) {
+        Some(r) => Some(Satisfaction::parse(r).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                "rating",
+                "评价须为 satisfied（满意）、basically_satisfied（基本满意）或 unsatisfied（不满意）",
+            )])
+        })?),
+        None => None,
+    };
+    let comment = match b.comment.as_deref() {
+        Some(c) => Some(
+            validate::optional_text("comment", "评价意见", c, 500)
+                .map_err(|e| ApiError::validation(vec![e]))?,
+        ),
+        None => None,
+    };
     Ok((
         action,
         ActionInput {
@@ -1048,8 +1069,8 @@ pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiE
             reason,
             content: b.content.clone(),
             resolution_grade: grade,
-            rating: None,
-            comment: None,
+            rating,
+            comment,
             into_id: b.into_id,
             category: b.category.clone(),
             expected_version: b.version,

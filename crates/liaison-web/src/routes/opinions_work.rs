@@ -121,12 +121,13 @@ const HANDLING: &[&str] = &[
     "supervised",
 ];
 const REVIEW: &[&str] = &["replied"];
-const FOLLOW_UP: &[&str] = &["feedback_sent", "evaluated"];
+// An answer on the spot goes to the citizen at once; one left in that state (recorded before
+// that was so) waits here for the station to send it.
+const FOLLOW_UP: &[&str] = &["feedback_sent", "evaluated", "answered_on_spot"];
 const DONE: &[&str] = &[
     "closed",
     "closed_unrated",
     "declined",
-    "answered_on_spot",
     "merged",
     "converted_to_suggestion",
 ];
