@@ -151,10 +151,11 @@ pub async fn rating_window_candidates(
 }
 
 /// Ids of opinions in the hands of a unit whose reply deadline has passed (the workflow guard
-/// decides whether it is long enough ago for a supervision case).
+/// decides whether it is long enough ago for a supervision case). An extension request waiting
+/// for the station is left out: the delay is not the unit's.
 pub async fn overdue_candidates(db: &Db, today: time::Date, limit: i64) -> DbResult<Vec<i64>> {
     let mut s = Sql::new(
-        "SELECT id FROM opinion WHERE state IN ('assigned','acknowledged','handling','extension_requested','rehandling') \
+        "SELECT id FROM opinion WHERE state IN ('assigned','acknowledged','handling','rehandling') \
          AND reply_due_on < ",
     );
     s.bind(today).push(" ORDER BY id LIMIT ").bind(limit);
@@ -251,13 +252,15 @@ pub async fn due_soon(
     db: &Db,
     until: time::Date,
     limit: i64,
-) -> DbResult<Vec<(i64, String, String, i64, Option<i64>, time::Date)>> {
+) -> DbResult<Vec<(i64, String, String, i64, Option<i64>, time::Date, String)>> {
+    // The latest deadlines first: items about to fall due and just overdue must not wait
+    // behind a long tail of items reminded every day already.
     let mut s = Sql::new(
-        "SELECT id, tracking_no, title, station_id, lead_unit_id, due_on FROM opinion \
+        "SELECT id, tracking_no, title, station_id, lead_unit_id, due_on, state FROM opinion \
          WHERE due_on IS NOT NULL AND due_on <= ",
     );
     s.bind(until)
-        .push(" ORDER BY due_on, id LIMIT ")
+        .push(" ORDER BY due_on DESC, id LIMIT ")
         .bind(limit);
     s.fetch_all(db).await
 }

@@ -288,15 +288,24 @@ pub async fn run_timers(state: &AppState) -> usize {
     }
     // Reminders (催办): the day before a step's deadline, and every day after it has passed.
     let tomorrow = rules.calendar.next_working_day(today);
-    for (id, no, title, station, unit, due) in notifications::due_soon(&state.db, tomorrow, 2000)
-        .await
-        .unwrap_or_default()
+    // They go to whoever owns the step: the unit while it handles the item, the station while
+    // a reply waits for review or a request for its decision; nobody for the citizen's rating
+    // window, which closes by itself.
+    for (id, no, title, station, unit, due, st) in
+        notifications::due_soon(&state.db, tomorrow, 5000)
+            .await
+            .unwrap_or_default()
     {
-        let (template, whom) = match (due < today, unit) {
-            (true, Some(u)) => ("opinion.overdue", format!("unit:{u}")),
-            (false, Some(u)) => ("opinion.due_soon", format!("unit:{u}")),
-            (true, None) => ("opinion.overdue", format!("station:{station}")),
-            (false, None) => ("opinion.due_soon", format!("station:{station}")),
+        use liaison_core::workflow::{OpinionState, StepOwner};
+        let whom = match (OpinionState::parse(&st).and_then(|s| s.step_owner()), unit) {
+            (Some(StepOwner::Unit), Some(u)) => format!("unit:{u}"),
+            (Some(_), _) => format!("station:{station}"),
+            (None, _) => continue,
+        };
+        let template = if due < today {
+            "opinion.overdue"
+        } else {
+            "opinion.due_soon"
         };
         let payload =
             serde_json::json!({"tracking_no": no, "title": title, "due_on": due.to_string()})

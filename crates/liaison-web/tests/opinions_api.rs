@@ -1083,7 +1083,96 @@ mod outbox {
         the_submitter_gets_an_sms_when_the_reply_is_approved,
         a_failing_gateway_is_retried_and_nothing_is_lost,
         timers_close_unrated_items_and_escalate_overdue_ones,
+        reminders_go_to_whoever_owns_the_step,
     );
+
+    /// A reply waiting for review is the station's step: the overdue reminder goes to the
+    /// station, not to the unit that has already answered; an item in the unit's hands reminds
+    /// the unit; a waiting extension request is the station's and is never escalated by the
+    /// timer.
+    async fn reminders_go_to_whoever_owns_the_step(b: Backend) {
+        let Some(app) = TestApp::spawn(b).await else {
+            return;
+        };
+        let station = app.token("station.hm").await;
+        let unit = app.token("unit.jjzj").await;
+        let jj = unit_id(&app, "JJ-ZJ").await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+            let id = c["id"].as_i64().unwrap();
+            act(&app, &station, id, json!({"action": "accept"})).await;
+            act(
+                &app,
+                &station,
+                id,
+                json!({"action": "assign", "unit_id": jj}),
+            )
+            .await;
+            act(&app, &unit, id, json!({"action": "acknowledge"})).await;
+            ids.push(id);
+        }
+        let (replied, handling, extension) = (ids[0], ids[1], ids[2]);
+        let (s, v) = act(
+            &app,
+            &unit,
+            replied,
+            json!({"action": "reply", "content": "已处理", "resolution_grade": "A"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let later = (liaison_db::opinions::today() + time::Duration::days(40)).to_string();
+        let (s, v) = act(
+            &app,
+            &unit,
+            extension,
+            json!({"action": "request_extension", "reason": "需协调多个部门", "due_on": later}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        // Every deadline passed long ago.
+        let long_ago = liaison_db::opinions::today() - time::Duration::days(30);
+        let mut tx = app.db.begin().await.unwrap();
+        let mut s = liaison_db::sql::Sql::new("UPDATE opinion SET due_on = ");
+        s.bind(long_ago).push(", reply_due_on = ").bind(long_ago);
+        s.execute_tx(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        run_timers(&app.state).await;
+        let sid = liaison_db::opinions::get(&app.db, replied)
+            .await
+            .unwrap()
+            .station_id;
+        let reminder_to = |id: i64| {
+            let app = &app;
+            async move {
+                liaison_db::notifications::for_opinion(&app.db, id)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|n| n.template == "opinion.overdue")
+                    .map(|n| n.recipient)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(reminder_to(replied).await, [format!("station:{sid}")]);
+        assert_eq!(reminder_to(extension).await, [format!("station:{sid}")]);
+        assert_eq!(
+            liaison_db::opinions::get(&app.db, handling)
+                .await
+                .unwrap()
+                .state,
+            "supervised",
+            "the unit alone was late"
+        );
+        assert_eq!(
+            liaison_db::opinions::get(&app.db, extension)
+                .await
+                .unwrap()
+                .state,
+            "extension_requested",
+            "the station's decision is awaited, not escalated"
+        );
+    }
 
     async fn to_feedback(app: &TestApp) -> (i64, String) {
         let c: Value = submit(app, sample(), None).await.json().await.unwrap();

@@ -19,7 +19,7 @@
 pub mod opinion;
 pub mod suggestion;
 
-pub use opinion::{OPINION_RULES, OpinionAction, OpinionState};
+pub use opinion::{OPINION_RULES, OpinionAction, OpinionState, StepOwner};
 pub use suggestion::{SUGGESTION_RULES, SuggestionAction, SuggestionState};
 
 use crate::org::coded_enum;

@@ -105,12 +105,46 @@ impl OpinionState {
         }
     }
 
+    /// Who must take the next step before the state's clock runs out — the one reminders
+    /// (催办) go to. `None`: nobody (the citizen's rating window closes by itself) or no clock.
+    pub fn step_owner(self) -> Option<StepOwner> {
+        use OpinionState as S;
+        match self {
+            S::Assigned | S::Acknowledged | S::Handling | S::Rehandling | S::Supervised => {
+                Some(StepOwner::Unit)
+            }
+            // Accepting, reviewing a reply, deciding on an extension or a return.
+            S::Submitted | S::Replied | S::ExtensionRequested | S::ReturnRequested => {
+                Some(StepOwner::Station)
+            }
+            S::FeedbackSent
+            | S::Accepted
+            | S::Declined
+            | S::AnsweredOnSpot
+            | S::Reviewed
+            | S::Evaluated
+            | S::Closed
+            | S::ClosedUnrated
+            | S::Merged
+            | S::ConvertedToSuggestion => None,
+        }
+    }
+
     /// Whether nothing more can happen to the item.
     pub fn is_final(self) -> bool {
         OpinionAction::ALL
             .iter()
             .all(|&a| !OPINION_RULES.allows_in_state(self, a))
     }
+}
+
+/// Who owns the next step of an item (see [`OpinionState::step_owner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOwner {
+    /// The station (its staff, or the township office acting for it).
+    Station,
+    /// The lead handling unit.
+    Unit,
 }
 
 use OpinionAction as A;
@@ -124,6 +158,11 @@ const IN_HANDS_OF_UNIT: &[S] = &[
     S::ExtensionRequested,
     S::Rehandling,
 ];
+
+/// States in which only the unit can be the cause of a delay: the system opens a supervision
+/// case by itself only here. An extension request waits for the station's decision, so the
+/// station's delay is not held against the unit (a supervisor may still escalate by hand).
+const UNIT_ALONE_LATE: &[S] = &[S::Assigned, S::Acknowledged, S::Handling, S::Rehandling];
 
 const SUPERVISION_EFFECTS: &[EffectSpec] = &[
     CreateSupervisionCase,
@@ -401,7 +440,7 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
             effects: SUPERVISION_EFFECTS,
         },
         Transition {
-            from: IN_HANDS_OF_UNIT,
+            from: UNIT_ALONE_LATE,
             action: A::Escalate,
             to: Target::To(S::Supervised),
             actors: &[System],
@@ -876,6 +915,27 @@ mod tests {
         ctx.today = date!(2025 - 10 - 14);
         let d = decide(&OPINION_RULES, S::Handling, A::Escalate, &[System], &ctx).unwrap();
         assert_eq!(d.to, S::Supervised);
+        // An extension request waits for the station: the system does not hold that delay
+        // against the unit, a supervisor still may.
+        let err = decide(
+            &OPINION_RULES,
+            S::ExtensionRequested,
+            A::Escalate,
+            &[System],
+            &ctx,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "not_permitted");
+        assert!(
+            decide(
+                &OPINION_RULES,
+                S::ExtensionRequested,
+                A::Escalate,
+                &[Supervisor],
+                &ctx
+            )
+            .is_ok()
+        );
         // Station staff may not escalate an overdue item on their own.
         let err = decide(
             &OPINION_RULES,
@@ -886,6 +946,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "not_permitted");
+    }
+
+    #[test]
+    fn every_clocked_step_has_someone_to_remind() {
+        for &s in OpinionState::ALL {
+            match (s.clock(), s.step_owner()) {
+                // The citizen's rating window closes by itself.
+                (Some(DueKind::Rating), owner) => assert_eq!(owner, None),
+                (Some(_), owner) => assert!(owner.is_some(), "{s:?}"),
+                (None, _) => {}
+            }
+        }
+        assert_eq!(S::Replied.step_owner(), Some(StepOwner::Station));
+        assert_eq!(S::Supervised.step_owner(), Some(StepOwner::Unit));
     }
 
     #[test]
