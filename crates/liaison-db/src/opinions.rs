@@ -733,7 +733,10 @@ fn tracking_no(today: Date) -> String {
 }
 
 /// The workflow context of an opinion (or of a new one).
-fn context<'b>(rules: &'b Rules<'_>, o: Option<&'b Opinion>) -> Context<'b> {
+/// The workflow context of an item today: its urgency, facts and category (deadlines may
+/// differ per category). Pages and the API build theirs here too, so that the dates they offer
+/// are the ones the engine would set.
+pub fn context<'b>(rules: &'b Rules<'_>, o: Option<&'b Opinion>) -> Context<'b> {
     let mut ctx = rules.context();
     if let Some(o) = o {
         ctx.urgency = o.urgency();

@@ -138,6 +138,20 @@ async fn an_opinion_goes_from_intake_to_an_approved_reply_through_the_forms(b: B
     )
     .await;
 
+    // The city gives 城乡建设 a reply deadline of 10 working days: the assign form offers it.
+    {
+        let mut rules = app.state.rules.write().await;
+        let mut row = rules.sla.opinion[liaison_core::sla::DEFAULT_CATEGORY].clone();
+        row.normal.reply = liaison_core::sla::Span::WorkingDays(10);
+        rules.sla.opinion.insert("城乡建设".into(), row);
+    }
+    let ten_wd = {
+        let rules = app.state.rules.read().await;
+        rules
+            .calendar
+            .add_working_days(opinions::today(), 10)
+            .to_string()
+    };
     let station = app.login("station.hm").await;
     let home = text(station.get(app.url("/work")).send().await.unwrap()).await;
     assert!(
@@ -166,6 +180,10 @@ async fn an_opinion_goes_from_intake_to_an_approved_reply_through_the_forms(b: B
     assert!(
         page.contains("椒江区住房和城乡建设局"),
         "the assign form lists the county bureau"
+    );
+    assert!(
+        page.contains(&format!("value=\"{ten_wd}\"")),
+        "the category's own deadline is offered ({ten_wd})"
     );
     let inbox = text(
         station

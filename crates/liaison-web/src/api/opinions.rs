@@ -849,9 +849,7 @@ pub async fn detail_for(
     let actors = opinions::actors_for(p, &o, &units, parent);
     let rules = state.rules.read().await;
     let r = state.opinion_rules(&rules);
-    let mut ctx = liaison_core::workflow::Context::new(r.today, r.calendar, r.sla);
-    ctx.urgency = o.urgency();
-    ctx.facts = o.facts();
+    let ctx = opinions::context(&r, Some(&o));
     let available = liaison_core::workflow::available_actions(
         &liaison_core::workflow::OPINION_RULES,
         o.state(),

@@ -27,8 +27,8 @@ use liaison_core::sla::{SlaItem, SlaLight};
 use liaison_core::validate::{self, FieldError};
 use liaison_core::workdays::Calendar;
 use liaison_core::workflow::{
-    self, Actor as WfActor, DueKind, Guard, OpinionAction, OpinionState, ResolutionGrade,
-    Satisfaction, WorkflowError,
+    Actor as WfActor, DueKind, Guard, OpinionAction, OpinionState, ResolutionGrade, Satisfaction,
+    WorkflowError,
 };
 use liaison_db::audit::{self, Entry};
 use liaison_db::directory::{self, StationFilter, UnitFilter, UnitItem};
@@ -1790,8 +1790,8 @@ async fn detail_page(state: &AppState, staff: &Staff, l: Loaded, extra: Extra) -
     let due = current_due(&o.state, o.due_kind.as_deref(), o.due_on);
     let (light, assign_due, rehandle_due) = {
         let rules = state.rules.read().await;
-        let mut ctx = workflow::Context::new(today, &rules.calendar, &rules.sla);
-        ctx.urgency = o.urgency();
+        let r = state.opinion_rules(&rules);
+        let ctx = opinions::context(&r, Some(o));
         (
             due.map(|(d, _)| light_view(liaison_core::sla::light(today, d, &rules.calendar))),
             ctx.due_after(SlaItem::OpinionReply),
