@@ -190,6 +190,20 @@ impl Calendar {
         self.notices.contains_key(&year)
     }
 
+    /// The year whose State Council notice is missing and matters on `today`: this year, or
+    /// from November on (when the notice for the next year is usually published and deadlines
+    /// start to run into it) the next one. `None` when both are loaded.
+    pub fn missing_notice(&self, today: Date) -> Option<i32> {
+        let year = today.year();
+        if !self.covers(year) {
+            Some(year)
+        } else if u8::from(today.month()) >= 11 && !self.covers(year + 1) {
+            Some(year + 1)
+        } else {
+            None
+        }
+    }
+
     /// The years with a loaded notice, ascending.
     pub fn covered_years(&self) -> Vec<i32> {
         self.notices.keys().copied().collect()
@@ -530,5 +544,17 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, CalendarError::Year(1900));
         assert!(cal.covered_years().is_empty(), "nothing was loaded");
+    }
+
+    #[test]
+    fn a_missing_notice_is_reported_from_november_for_the_next_year() {
+        let cal = Calendar::builtin();
+        let last = *cal.covered_years().last().unwrap();
+        let mid = Date::from_calendar_date(last, time::Month::June, 1).unwrap();
+        assert_eq!(cal.missing_notice(mid), None);
+        let nov = Date::from_calendar_date(last, time::Month::November, 2).unwrap();
+        assert_eq!(cal.missing_notice(nov), Some(last + 1));
+        let next = Date::from_calendar_date(last + 1, time::Month::March, 2).unwrap();
+        assert_eq!(cal.missing_notice(next), Some(last + 1));
     }
 }

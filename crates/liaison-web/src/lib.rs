@@ -246,6 +246,18 @@ pub async fn serve(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "replaying classifier corrections failed"),
     }
+    if let Some(year) = state
+        .rules
+        .read()
+        .await
+        .calendar
+        .missing_notice(liaison_db::opinions::today())
+    {
+        tracing::warn!(
+            year,
+            "the State Council holiday notice for this year is not loaded: its working-day deadlines count weekends only; load it under 办理规则设置"
+        );
+    }
     let app = build_router(state.clone());
     let cleanup_db = state.db.clone();
     let cleanup_limits = state.limits.clone();

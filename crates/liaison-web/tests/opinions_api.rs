@@ -1692,6 +1692,30 @@ mod settings {
             403
         );
         let c = app.login("city").await;
+        // The workbench warns the city while a notice that today's deadlines need is missing
+        // (this year's, or from November next year's), and says nothing otherwise.
+        let home_warns = async || {
+            let home = c
+                .get(app.url("/work"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let missing = app
+                .state
+                .rules
+                .read()
+                .await
+                .calendar
+                .missing_notice(liaison_db::opinions::today());
+            match missing {
+                Some(y) => assert!(home.contains(&format!("尚未载入{y}年")), "{home}"),
+                None => assert!(!home.contains("尚未载入"), "{home}"),
+            }
+        };
+        home_warns().await;
         let token = app.csrf(&c, "/work/settings").await;
         let bad = c
             .post(app.url("/work/settings/calendar"))
@@ -1719,6 +1743,7 @@ mod settings {
             .unwrap();
         assert!(ok.contains("已保存2027年节假日安排"), "{ok}");
         assert!(app.state.rules.read().await.calendar.covers(2027));
+        home_warns().await;
         let bad_sla = c
             .post(app.url("/work/settings/sla"))
             .form(&[("_csrf", token.as_str()), ("table", "{}")])

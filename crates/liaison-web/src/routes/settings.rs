@@ -33,7 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/work/settings/routes", post(save_route))
 }
 
-const CONFIG_ROLES: &[Role] = &[Role::SystemAdmin, Role::CityStaff];
+pub(crate) const CONFIG_ROLES: &[Role] = &[Role::SystemAdmin, Role::CityStaff];
 
 /// The opinion categories (the 7 first-level labels of the classifier and 其他).
 pub use liaison_core::sla::form::CATEGORIES;
@@ -48,6 +48,7 @@ struct RouteRow {
 #[template(path = "settings/index.html")]
 struct SettingsPage {
     layout: Layout,
+    missing_notice: Option<i32>,
     years: Vec<(i32, usize)>,
     next_year: i32,
     calendar_json: String,
@@ -80,6 +81,7 @@ async fn page(state: &AppState, staff: &Staff, notice: Option<String>) -> PageRe
         .collect();
     Ok(SettingsPage {
         layout: Layout::staff(staff, "办理规则设置", "settings").with_notice(notice),
+        missing_notice: rules.calendar.missing_notice(liaison_db::opinions::today()),
         years,
         next_year,
         calendar_json: String::new(),

@@ -26,6 +26,8 @@ struct HomePage {
     scope_name: String,
     deputy_code: Option<String>,
     todos: Vec<crate::routes::opinions_work::TodoCount>,
+    /// The holiday notice that is missing, for those who may load it.
+    missing_notice: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -52,8 +54,19 @@ async fn home(
         None
     };
     let todos = crate::routes::opinions_work::todo_counts(&state, &staff.auth.principal).await?;
+    let missing_notice = if crate::routes::settings::CONFIG_ROLES.contains(&role) {
+        state
+            .rules
+            .read()
+            .await
+            .calendar
+            .missing_notice(liaison_db::opinions::today())
+    } else {
+        None
+    };
     render(&HomePage {
         todos,
+        missing_notice,
         layout: Layout::staff(&staff, "工作台", "home").with_notice(notice),
         counts,
         shows_org: role.is_business_staff() || role == liaison_core::role::Role::SystemAdmin,
