@@ -55,6 +55,9 @@ impl From<sqlx::Error> for DbError {
                         .unwrap_or_else(|| d.message().to_owned()),
                 }
             }
+            // PostgreSQL broke a lock cycle (two people acting on two items that lock each
+            // other, e.g. merging A into B and B into A at once): the other one won.
+            sqlx::Error::Database(ref d) if d.code().as_deref() == Some("40P01") => DbError::Stale,
             other => DbError::Other(other),
         }
     }

@@ -1640,8 +1640,17 @@ async fn check_input(
             if into == o.id {
                 return Err(ActError::Invalid("不能合并到自身".into()));
             }
+            // The master is locked as well (PostgreSQL; SQLite writes one at a time anyway):
+            // two clerks merging A into B and B into A at once would otherwise both pass and
+            // leave two items merged into each other, handled by nobody.
+            let lock = if tx.backend() == crate::Backend::Postgres {
+                " FOR UPDATE"
+            } else {
+                ""
+            };
             let target: Option<(i64, Option<i64>, String)> = on_tx!(tx, t => sqlx::query_as(
-                "SELECT station_id, master_id, state FROM opinion WHERE id = $1")
+                sqlx::AssertSqlSafe(format!(
+                    "SELECT station_id, master_id, state FROM opinion WHERE id = $1{lock}")))
                 .bind(into).fetch_optional(t).await)?;
             match target {
                 None => return Err(ActError::Invalid("要合并到的主件不存在".into())),
@@ -1651,6 +1660,14 @@ async fn check_input(
                     }
                     if master.is_some() || state == "merged" {
                         return Err(ActError::Invalid("主件本身已被合并，请合并到其主件".into()));
+                    }
+                    // Its submitters were promised the master's result: a master that is
+                    // finished already would never send one.
+                    if OpinionState::parse(&state).is_some_and(OpinionState::is_final) {
+                        return Err(ActError::Invalid(
+                            "主件已办结，不能再合并到它；请单独办理本事项，或合并到仍在办理的事项"
+                                .into(),
+                        ));
                     }
                 }
             }
@@ -1747,7 +1764,9 @@ async fn store_action(
             }
         }
         OpinionAction::Merge => {
-            on_tx!(tx, t => sqlx::query("UPDATE opinion SET master_id = $1 WHERE id = $2")
+            // The items merged into this one follow it to its new master, so that the result
+            // still reaches their submitters.
+            on_tx!(tx, t => sqlx::query("UPDATE opinion SET master_id = $1 WHERE id = $2 OR master_id = $2")
                 .bind(input.into_id).bind(o.id).execute(t).await.map(|_| ()))?;
         }
         _ => {}

@@ -891,6 +891,51 @@ async fn merge_links_a_duplicate_to_its_master(b: Backend) {
     )
     .await;
     assert_eq!(s, 422, "only items of the same station merge");
+
+    // The master itself merged into a third item: its duplicate follows it there, so the
+    // third item's result reaches all three submitters.
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let (s, v) = act(
+        &app,
+        &station,
+        a["id"].as_i64().unwrap(),
+        json!({"action": "merge", "into_id": c["id"]}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let dup = liaison_db::opinions::get(&app.db, d["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(dup.master_id, c["id"].as_i64());
+    let (s, t) = track(&app, d["tracking_no"].as_str().unwrap(), "4321").await;
+    assert_eq!(s, 200, "{t}");
+    // Nothing merges into a finished item: its result was sent already.
+    let e: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let e_id = e["id"].as_i64().unwrap();
+    let (s, _) = act(
+        &app,
+        &station,
+        e_id,
+        json!({"action": "decline", "reason": "不属于人大代表联络站受理范围，建议拨打12345"}),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let f: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let (s, v) = act(
+        &app,
+        &station,
+        f["id"].as_i64().unwrap(),
+        json!({"action": "merge", "into_id": e_id}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("主件已办结"),
+        "{v}"
+    );
 }
 
 async fn script_in_fields_is_kept_as_text(b: Backend) {

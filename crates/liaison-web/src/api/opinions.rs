@@ -260,7 +260,18 @@ pub async fn tracked_view_with(
     record: Option<opinions::TrackingRecord>,
 ) -> Result<Tracked, liaison_db::DbError> {
     if let Some(master) = o.master_id {
-        let m = opinions::get(&state.db, master).await?;
+        // Merging re-points an item's own merged items, so a master has no master; a chain
+        // left from before that (or a cycle) is followed a few steps at most.
+        let mut m = opinions::get(&state.db, master).await?;
+        for _ in 0..8 {
+            match m.master_id {
+                Some(next) if next != o.id && next != m.id => {
+                    m = opinions::get(&state.db, next).await?;
+                }
+                _ => break,
+            }
+        }
+        m.master_id = None;
         let mut t = Box::pin(tracked_view_with(state, &m, None)).await?;
         t.tracking_no = o.tracking_no.clone();
         t.title = o.title.clone();
