@@ -290,6 +290,21 @@ impl Default for SlaTable {
 }
 
 impl SlaTable {
+    /// The fewest calendar days any configured rating window lasts (a working day is at least
+    /// a calendar day, a month at least 28): an item whose feedback is more recent than that
+    /// cannot have reached the end of its window, so the timer need not look at it.
+    pub fn shortest_rating_window_days(&self) -> i64 {
+        self.opinion
+            .values()
+            .flat_map(|by| [by.normal.rating_window, by.urgent.rating_window])
+            .map(|span| match span {
+                Span::WorkingDays(n) | Span::CalendarDays(n) => i64::from(n),
+                Span::Months(n) => 28 * i64::from(n),
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
     /// Reads and checks a table edited as JSON.
     pub fn from_json(json: &str) -> Result<Self, SlaError> {
         let table: SlaTable =
@@ -523,5 +538,15 @@ mod tests {
         assert_eq!(light(due, due, &cal), SlaLight::Yellow);
         assert_eq!(light(date!(2025 - 10 - 10), due, &cal), SlaLight::Red);
         assert_eq!(SlaLight::Red.label(), "逾期");
+    }
+
+    #[test]
+    fn the_timer_looks_back_by_the_shortest_rating_window() {
+        let mut t = SlaTable::default();
+        assert_eq!(t.shortest_rating_window_days(), 7);
+        let mut row = t.opinion[DEFAULT_CATEGORY].clone();
+        row.urgent.rating_window = Span::WorkingDays(3);
+        t.opinion.insert("交通运输".into(), row);
+        assert_eq!(t.shortest_rating_window_days(), 3);
     }
 }

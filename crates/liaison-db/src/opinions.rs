@@ -1968,6 +1968,9 @@ async fn apply_effects(
     clock: Option<DueKind>,
 ) -> DbResult<()> {
     let at = now();
+    // Two roles may reach the same recipient (the lead unit and its leader are both
+    // `unit:<id>`): one notice each.
+    let mut told: std::collections::HashSet<(String, &str)> = std::collections::HashSet::new();
     for e in effects {
         match e {
             Effect::SetDue { kind, due_on } => {
@@ -1993,6 +1996,14 @@ async fn apply_effects(
                     title: &o.title,
                     has_phone: !o.submitter_phone_enc.is_empty(),
                 };
+                // An item answered without a unit has no unit to tell.
+                let unitless = matches!(whom, WfActor::LeadUnit | WfActor::UnitLead)
+                    && input.unit_id.or(o.lead_unit_id).is_none();
+                let recipient =
+                    outgoing(&target, *whom, template, input.unit_id).map(|x| x.recipient);
+                if unitless || recipient.is_some_and(|r| !told.insert((r, template))) {
+                    continue;
+                }
                 notify(tx, &target, *whom, template, input.unit_id).await?;
             }
             Effect::OpenRound => {

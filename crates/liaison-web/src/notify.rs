@@ -257,6 +257,15 @@ pub async fn deliver_due(state: &AppState, senders: &Senders) -> usize {
     due.len()
 }
 
+/// A timer's action on one item failed. A refusal by the workflow is expected (the guards
+/// decide on each candidate); anything else is logged, so that a broken timer shows.
+fn timer_failed(id: i64, action: &str, e: liaison_db::handling::ActError) {
+    match e {
+        liaison_db::handling::ActError::Workflow(_) => {}
+        other => tracing::warn!(id, action, error = %other, "timer action failed"),
+    }
+}
+
 /// Runs the timers once: closes items whose rating window ended, and opens supervision cases
 /// for items long overdue. The workflow's guards make the final decision for each item.
 pub async fn run_timers(state: &AppState) -> usize {
@@ -265,7 +274,9 @@ pub async fn run_timers(state: &AppState) -> usize {
     let rules = state.rules.read().await;
     let r = state.opinion_rules(&rules);
     let system = Actor::system("定时任务");
-    let window_start = today - time::Duration::days(7);
+    // Candidates by the shortest window configured (the 时限设置 page can change it); the
+    // guard checks each item's own window.
+    let window_start = today - time::Duration::days(rules.sla.shortest_rating_window_days());
     let candidates = notifications::rating_window_candidates(&state.db, window_start, 500)
         .await
         .unwrap_or_default();
@@ -281,6 +292,7 @@ pub async fn run_timers(state: &AppState) -> usize {
             &ActionInput::default(),
         )
         .await
+        .map_err(|e| timer_failed(id, "CloseUnrated", e))
         .is_ok()
         {
             done += 1;
@@ -367,6 +379,7 @@ pub async fn run_timers(state: &AppState) -> usize {
             &ActionInput::default(),
         )
         .await
+        .map_err(|e| timer_failed(id, "Escalate", e))
         .is_ok()
         {
             done += 1;
