@@ -721,6 +721,8 @@ fn row(plan: &Plan<'_>, index: u64, rng: &mut SmallRng) -> Row {
                 DueKind::Acknowledge => sla.acknowledge.due_from(entered, plan.calendar),
                 DueKind::Reply => r.reply_due_on.unwrap_or(today),
                 DueKind::Review => sla.review.due_from(entered, plan.calendar),
+                DueKind::Assign => sla.assign.due_from(entered, plan.calendar),
+                DueKind::Decide => sla.decision.due_from(entered, plan.calendar),
                 DueKind::Rating => sla.rating_window.due_from(entered, plan.calendar),
                 DueKind::Supervision => sla.supervision_reply.due_from(entered, plan.calendar),
                 DueKind::CoUnitOpinion => today,

@@ -107,6 +107,14 @@ pub fn light(today: Date, due: Date, calendar: &Calendar) -> SlaLight {
 pub struct OpinionSla {
     /// Submission → accepted or declined (受理). 1 WD; urgent items the same day.
     pub accept: Span,
+    /// Acceptance (or an approved return) → assigned to a unit (分办). 1 WD. Tables stored
+    /// before this deadline existed read the default.
+    #[serde(default = "default_assign")]
+    pub assign: Span,
+    /// A unit's return request, or an unsatisfied rating → the station's decision (退回审批、
+    /// 不满意研判). 2 WD.
+    #[serde(default = "default_decision")]
+    pub decision: Span,
     /// Assignment → acknowledged by the unit (签收). 1 WD.
     pub acknowledge: Span,
     /// Window after assignment in which the unit may ask to return the item (退回). 1 WD, the
@@ -133,10 +141,20 @@ pub struct OpinionSla {
     pub max_rehandle_rounds: u32,
 }
 
+fn default_assign() -> Span {
+    OpinionSla::NORMAL.assign
+}
+
+fn default_decision() -> Span {
+    OpinionSla::NORMAL.decision
+}
+
 impl OpinionSla {
     /// The defaults for normal urgency.
     pub const NORMAL: OpinionSla = OpinionSla {
         accept: Span::WorkingDays(1),
+        assign: Span::WorkingDays(1),
+        decision: Span::WorkingDays(2),
         acknowledge: Span::WorkingDays(1),
         return_window: Span::WorkingDays(1),
         reply: Span::WorkingDays(15),
@@ -218,6 +236,10 @@ pub enum SlaItem {
     OpinionReply,
     /// [`OpinionSla::review`].
     OpinionReview,
+    /// [`OpinionSla::assign`].
+    OpinionAssign,
+    /// [`OpinionSla::decision`].
+    OpinionDecision,
     /// [`OpinionSla::rating_window`].
     OpinionRatingWindow,
     /// [`OpinionSla::rehandle_reply`].
@@ -343,6 +365,8 @@ impl SlaTable {
             SlaItem::OpinionAcknowledge => o.acknowledge,
             SlaItem::OpinionReply => o.reply,
             SlaItem::OpinionReview => o.review,
+            SlaItem::OpinionAssign => o.assign,
+            SlaItem::OpinionDecision => o.decision,
             SlaItem::OpinionRatingWindow => o.rating_window,
             SlaItem::OpinionRehandleReply => o.rehandle_reply,
             SlaItem::OpinionSupervisionReply => o.supervision_reply,
@@ -361,6 +385,8 @@ impl SlaTable {
             for (urgency, sla) in [("normal", &entry.normal), ("urgent", &entry.urgent)] {
                 let at = |field: &str| format!("opinion.{category}.{urgency}.{field}");
                 check_span(&at("accept"), sla.accept, false)?;
+                check_span(&at("assign"), sla.assign, false)?;
+                check_span(&at("decision"), sla.decision, false)?;
                 check_span(&at("acknowledge"), sla.acknowledge, false)?;
                 check_span(&at("return_window"), sla.return_window, false)?;
                 check_span(&at("reply"), sla.reply, true)?;

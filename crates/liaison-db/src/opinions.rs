@@ -2034,7 +2034,9 @@ async fn apply_effects(
             Effect::ReleaseUnits => {
                 on_tx!(tx, t => sqlx::query("UPDATE opinion_unit SET active = FALSE WHERE opinion_id = $1")
                     .bind(o.id).execute(t).await.map(|_| ()))?;
-                on_tx!(tx, t => sqlx::query("UPDATE opinion SET lead_unit_id = NULL, assigned_on = NULL WHERE id = $1")
+                // The returned unit's reply deadline goes with it; the next assignment sets one.
+                on_tx!(tx, t => sqlx::query(
+                    "UPDATE opinion SET lead_unit_id = NULL, assigned_on = NULL, reply_due_on = NULL WHERE id = $1")
                     .bind(o.id).execute(t).await.map(|_| ()))?;
             }
             Effect::LinkDuplicate => {}

@@ -23,6 +23,7 @@ backend_tests!(
     a_follow_up_is_asked_answered_published_and_refused_once_closed,
     an_item_goes_only_to_units_and_deputies_of_its_own_place,
     an_answer_on_the_spot_reaches_the_citizen_who_rates_it,
+    nothing_waits_for_the_station_without_a_deadline,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -206,6 +207,17 @@ async fn the_whole_loop_runs_through_the_api(b: Backend) {
     let (s, t) = rate(&app, &no, "unsatisfied").await;
     assert_eq!(s, 200, "{t}");
     assert_eq!(t["state"], "evaluated");
+    let v: Value = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(&station)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["due_kind"], "decide", "the station decides by a deadline: {v}");
     let (s, v) = act(&app, &station, id, json!({"action": "rehandle"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "rehandling");
@@ -739,6 +751,52 @@ async fn an_answer_on_the_spot_reaches_the_citizen_who_rates_it(b: Backend) {
         .map(|n| n.template)
         .collect();
     assert!(sms.iter().any(|t| t == "opinion.feedback"), "{sms:?}");
+}
+
+/// An accepted item waits to be assigned, a return request and an unsatisfied rating wait for
+/// the station's decision: each with its deadline (and so its light and its reminders).
+async fn nothing_waits_for_the_station_without_a_deadline(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let station = app.token("station.hm").await;
+    let unit = app.token("unit.jjzj").await;
+    let (_, v) = act(&app, &station, id, json!({"action": "accept"})).await;
+    assert_eq!(
+        (v["state"].as_str(), v["due_kind"].as_str()),
+        (Some("accepted"), Some("assign")),
+        "{v}"
+    );
+    assert!(v["due_on"].is_string(), "{v}");
+    let jj = unit_id(&app, "JJ-ZJ").await;
+    act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": jj}),
+    )
+    .await;
+    let (s, v) = act(
+        &app,
+        &unit,
+        id,
+        json!({"action": "request_return", "reason": "不属于本单位职责，建议交区交通运输局"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["due_kind"], "decide", "{v}");
+    let (_, v) = act(&app, &station, id, json!({"action": "approve_return"})).await;
+    assert_eq!(
+        (v["state"].as_str(), v["due_kind"].as_str()),
+        (Some("accepted"), Some("assign")),
+        "{v}"
+    );
+    assert!(
+        v["reply_due_on"].is_null(),
+        "the returned unit's deadline is gone: {v}"
+    );
 }
 
 async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {

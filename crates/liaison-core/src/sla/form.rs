@@ -38,10 +38,12 @@ pub type FieldSpec = (&'static str, &'static str, bool);
 /// The deadlines of an opinion row, in the order the form shows them.
 pub const OPINION_FIELDS: &[FieldSpec] = &[
     ("accept", "受理期限", false),
+    ("assign", "分办期限", false),
     ("acknowledge", "签收期限", false),
     ("return_window", "申请退回时限", false),
     ("reply", "答复期限", false),
     ("review", "审核期限", false),
+    ("decision", "审批研判期限", false),
     ("rating_window", "评价期限", false),
     ("rehandle_reply", "重办答复期限", false),
     ("extension_cap", "单次延期上限", false),
@@ -97,6 +99,8 @@ impl Value {
 pub fn opinion_get(s: &OpinionSla, key: &str) -> Value {
     match key {
         "accept" => Value::Span(s.accept),
+        "assign" => Value::Span(s.assign),
+        "decision" => Value::Span(s.decision),
         "acknowledge" => Value::Span(s.acknowledge),
         "return_window" => Value::Span(s.return_window),
         "reply" => Value::Span(s.reply),
@@ -115,6 +119,8 @@ pub fn opinion_get(s: &OpinionSla, key: &str) -> Value {
 pub fn opinion_set(s: &mut OpinionSla, key: &str, v: Value) {
     match (key, v) {
         ("accept", Value::Span(x)) => s.accept = x,
+        ("assign", Value::Span(x)) => s.assign = x,
+        ("decision", Value::Span(x)) => s.decision = x,
         ("acknowledge", Value::Span(x)) => s.acknowledge = x,
         ("return_window", Value::Span(x)) => s.return_window = x,
         ("reply", Value::Span(x)) => s.reply = x,
@@ -169,6 +175,8 @@ pub fn within(event: &str, span: Span, verb: &str) -> String {
 pub fn opinion_meaning(key: &str, v: Value) -> String {
     match (key, v) {
         ("accept", Value::Span(s)) => within("收到", s, "受理或不予受理"),
+        ("assign", Value::Span(s)) => within("受理", s, "交办承办单位"),
+        ("decision", Value::Span(s)) => within("承办单位申请退回或群众不满意", s, "作出决定"),
         ("acknowledge", Value::Span(s)) => within("交办", s, "签收"),
         ("return_window", Value::Span(s)) => within("交办", s, "可申请退回"),
         ("reply", Value::Span(s)) => within("交办", s, "答复"),

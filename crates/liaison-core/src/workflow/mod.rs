@@ -98,6 +98,8 @@ coded_enum!(
         Acknowledge => ("acknowledge", "签收期限"),
         Reply => ("reply", "答复期限"),
         Review => ("review", "审核期限"),
+        Assign => ("assign", "分办期限"),
+        Decide => ("decide", "审批研判期限"),
         Rating => ("rating", "评价截止"),
         Supervision => ("supervision", "督办期限"),
         CoUnitOpinion => ("co_unit_opinion", "协办意见期限"),

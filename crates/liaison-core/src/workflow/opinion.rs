@@ -92,12 +92,11 @@ impl OpinionState {
             S::Supervised => Some(DueKind::Supervision),
             S::Replied => Some(DueKind::Review),
             S::FeedbackSent => Some(DueKind::Rating),
-            S::Accepted
-            | S::Declined
+            S::Accepted => Some(DueKind::Assign),
+            S::ReturnRequested | S::Evaluated => Some(DueKind::Decide),
+            S::Declined
             | S::AnsweredOnSpot
-            | S::ReturnRequested
             | S::Reviewed
-            | S::Evaluated
             | S::Closed
             | S::ClosedUnrated
             | S::Merged
@@ -113,16 +112,18 @@ impl OpinionState {
             S::Assigned | S::Acknowledged | S::Handling | S::Rehandling | S::Supervised => {
                 Some(StepOwner::Unit)
             }
-            // Accepting, reviewing a reply, deciding on an extension or a return.
-            S::Submitted | S::Replied | S::ExtensionRequested | S::ReturnRequested => {
-                Some(StepOwner::Station)
-            }
-            S::FeedbackSent
+            // Accepting, assigning, reviewing a reply, deciding on an extension, a return or
+            // what follows an unsatisfied rating.
+            S::Submitted
             | S::Accepted
+            | S::Replied
+            | S::ExtensionRequested
+            | S::ReturnRequested
+            | S::Evaluated => Some(StepOwner::Station),
+            S::FeedbackSent
             | S::Declined
             | S::AnsweredOnSpot
             | S::Reviewed
-            | S::Evaluated
             | S::Closed
             | S::ClosedUnrated
             | S::Merged
@@ -189,7 +190,10 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
             to: Target::To(S::Accepted),
             actors: &[StationStaff, Deputy],
             guards: &[],
-            effects: &[Notify(Submitter, "opinion.accepted")],
+            effects: &[
+                SetDue(DueKind::Assign, SlaItem::OpinionAssign),
+                Notify(Submitter, "opinion.accepted"),
+            ],
         },
         Transition {
             from: &[S::Submitted],
@@ -255,7 +259,10 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
             to: Target::To(S::ReturnRequested),
             actors: &[LeadUnit],
             guards: &[WithinReturnWindow, ReasonGiven],
-            effects: &[Notify(StationStaff, "opinion.return_requested")],
+            effects: &[
+                SetDue(DueKind::Decide, SlaItem::OpinionDecision),
+                Notify(StationStaff, "opinion.return_requested"),
+            ],
         },
         Transition {
             from: &[S::ReturnRequested],
@@ -263,7 +270,11 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
             to: Target::To(S::Accepted),
             actors: &[StationStaff, Supervisor],
             guards: &[],
-            effects: &[Notify(LeadUnit, "opinion.return_approved"), ReleaseUnits],
+            effects: &[
+                Notify(LeadUnit, "opinion.return_approved"),
+                ReleaseUnits,
+                SetDue(DueKind::Assign, SlaItem::OpinionAssign),
+            ],
         },
         Transition {
             from: &[S::ReturnRequested],
@@ -381,6 +392,9 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
             effects: &[
                 RecordRating,
                 CloseRound,
+                // Only an unsatisfied rating waits for the station's decision: the clock of a
+                // closed item is not set.
+                SetDue(DueKind::Decide, SlaItem::OpinionDecision),
                 Notify(StationStaff, "opinion.rated"),
                 Notify(LeadUnit, "opinion.rated"),
             ],
@@ -1221,7 +1235,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.to, S::Accepted);
-        assert_eq!(d.effects.last(), Some(&Effect::ReleaseUnits));
+        assert!(d.effects.contains(&Effect::ReleaseUnits));
+        // The station has its assignment deadline again.
+        assert!(d.effects.contains(&Effect::SetDue {
+            kind: DueKind::Assign,
+            due_on: date!(2025 - 06 - 11)
+        }));
         assert!(decide(&OPINION_RULES, S::Accepted, A::Assign, EVERYONE, &ctx).is_ok());
     }
 
@@ -1229,6 +1248,10 @@ mod tests {
     fn each_state_shows_the_clock_that_runs_in_it() {
         assert_eq!(S::Assigned.clock(), Some(DueKind::Acknowledge));
         assert_eq!(S::Handling.clock(), Some(DueKind::Reply));
+        // Nothing waits for the station without a deadline.
+        assert_eq!(S::Accepted.clock(), Some(DueKind::Assign));
+        assert_eq!(S::ReturnRequested.clock(), Some(DueKind::Decide));
+        assert_eq!(S::Evaluated.clock(), Some(DueKind::Decide));
         assert_eq!(S::FeedbackSent.clock(), Some(DueKind::Rating));
         assert_eq!(S::Closed.clock(), None);
     }

@@ -135,11 +135,14 @@ const DONE: &[&str] = &[
 /// without a clock are left out: their stored deadline may be left over from an earlier step.
 const OPEN_CLOCKED: &[&str] = &[
     "submitted",
+    "accepted",
     "assigned",
     "acknowledged",
     "handling",
     "extension_requested",
+    "return_requested",
     "replied",
+    "evaluated",
     "rehandling",
     "supervised",
 ];
