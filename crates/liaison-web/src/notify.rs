@@ -269,10 +269,18 @@ fn timer_failed(id: i64, action: &str, e: liaison_db::handling::ActError) {
 /// Runs the timers once: closes items whose rating window ended, and opens supervision cases
 /// for items long overdue. The workflow's guards make the final decision for each item.
 pub async fn run_timers(state: &AppState) -> usize {
-    let today = opinions::today();
+    run_timers_on(state, opinions::today()).await
+}
+
+/// [`run_timers`] as on `today` (China time), which tests choose so that their reminders do not
+/// depend on the day of the week they run on.
+pub async fn run_timers_on(state: &AppState, today: time::Date) -> usize {
     let mut done = 0;
-    let rules = state.rules.read().await;
-    let r = state.opinion_rules(&rules);
+    // A copy: holding the lock for the whole run would make every action on an opinion wait
+    // behind an administrator saving the calendar meanwhile (writers go first).
+    let rules = state.rules.read().await.clone();
+    let mut r = state.opinion_rules(&rules);
+    r.today = today;
     let system = Actor::system("定时任务");
     // Candidates by the shortest window configured (the 时限设置 page can change it); the
     // guard checks each item's own window.
@@ -299,12 +307,14 @@ pub async fn run_timers(state: &AppState) -> usize {
         }
     }
     // Reminders (催办): the day before a step's deadline, and every day after it has passed.
+    // Only on working days: nobody acts on a reminder sent on a Sunday.
+    let remind = rules.calendar.is_working_day(today);
     let tomorrow = rules.calendar.next_working_day(today);
     // They go to whoever owns the step: the unit while it handles the item, the station while
     // a reply waits for review or a request for its decision; nobody for the citizen's rating
     // window, which closes by itself.
     for (id, no, title, station, unit, due, st) in
-        notifications::due_soon(&state.db, tomorrow, 5000)
+        notifications::due_soon(&state.db, tomorrow, if remind { 5000 } else { 0 })
             .await
             .unwrap_or_default()
     {
@@ -338,7 +348,7 @@ pub async fn run_timers(state: &AppState) -> usize {
     }
     // The same for suggestions (闭会建议): the lead unit's reply and co-units' opinions.
     for (id, no, title, unit, due, kind) in
-        notifications::suggestion_deadlines(&state.db, tomorrow, 2000)
+        notifications::suggestion_deadlines(&state.db, tomorrow, if remind { 2000 } else { 0 })
             .await
             .unwrap_or_default()
     {

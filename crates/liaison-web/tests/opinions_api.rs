@@ -217,7 +217,10 @@ async fn the_whole_loop_runs_through_the_api(b: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(v["due_kind"], "decide", "the station decides by a deadline: {v}");
+    assert_eq!(
+        v["due_kind"], "decide",
+        "the station decides by a deadline: {v}"
+    );
     let (s, v) = act(&app, &station, id, json!({"action": "rehandle"})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["state"], "rehandling");
@@ -1179,7 +1182,7 @@ mod pages {
 
 mod outbox {
     use super::*;
-    use liaison_web::notify::{RecordingSms, Senders, deliver_due, run_timers};
+    use liaison_web::notify::{RecordingSms, Senders, deliver_due, run_timers_on};
     use std::sync::Arc;
 
     backend_tests!(
@@ -1240,7 +1243,7 @@ mod outbox {
         s.bind(long_ago).push(", reply_due_on = ").bind(long_ago);
         s.execute_tx(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
-        run_timers(&app.state).await;
+        run_timers_on(&app.state, app.timer_day().await).await;
         let sid = liaison_db::opinions::get(&app.db, replied)
             .await
             .unwrap()
@@ -1394,7 +1397,7 @@ mod outbox {
                     && n.recipient.starts_with("station:")),
             "{notices:?}"
         );
-        liaison_web::notify::run_timers(&app.state).await;
+        liaison_web::notify::run_timers_on(&app.state, app.timer_day().await).await;
         assert_eq!(
             liaison_db::opinions::get(&app.db, id).await.unwrap().state,
             "feedback_sent",
@@ -1448,7 +1451,7 @@ mod outbox {
         tx.commit().await.unwrap();
 
         // One reminder (the assigned item is due to be signed for) plus the two timer actions.
-        assert_eq!(run_timers(&app.state).await, 3);
+        assert_eq!(run_timers_on(&app.state, app.timer_day().await).await, 3);
         assert_eq!(
             liaison_db::opinions::get(&app.db, id).await.unwrap().state,
             "closed_unrated"
@@ -1463,7 +1466,7 @@ mod outbox {
             .unwrap();
         assert_eq!(cases, 1);
         assert_eq!(
-            run_timers(&app.state).await,
+            run_timers_on(&app.state, app.timer_day().await).await,
             0,
             "nothing twice, reminders once a day"
         );

@@ -1021,8 +1021,8 @@ async fn units_are_reminded_of_suggestion_deadlines_once_a_day(b: Backend) {
             .bind(id);
         q
     };
-    liaison_web::notify::run_timers(&app.state).await;
-    liaison_web::notify::run_timers(&app.state).await;
+    liaison_web::notify::run_timers_on(&app.state, app.timer_day().await).await;
+    liaison_web::notify::run_timers_on(&app.state, app.timer_day().await).await;
     assert_eq!(
         reminders("suggestion.overdue", lead)
             .fetch_count(&app.db)

@@ -275,10 +275,11 @@ pub async fn todo_counts(state: &AppState, p: &Principal) -> PageResult<Vec<Todo
         limit: 1,
         ..Default::default()
     };
+    let soon = due_soon_days(state).await;
     let mut out = Vec::new();
     for t in tabs_for(p.role).iter().filter(|t| t.is_todo()) {
         let (mut count, mut capped) = (0, false);
-        for f in tab_filters(t, &base, p) {
+        for f in tab_filters(t, &base, p, soon) {
             let page = opinions::list(&state.db, &scope, &f).await?;
             count += page.total;
             capped |= page.total_capped;
@@ -358,14 +359,28 @@ fn tabs_for(role: Role) -> Vec<Tab> {
 
 /// The filters of a tab on top of `base`. The supervision centre has two lists: items under
 /// supervision, and overdue items still with a unit (candidates for supervision).
-fn tab_filters(tab: &Tab, base: &OpinionFilter, p: &Principal) -> Vec<OpinionFilter> {
+/// Calendar days from today to the end of the "即将超期" window: two, or up to the next working
+/// day when that is further (on a Friday the window reaches Monday), so that the tab holds every
+/// item whose light is yellow (one working day or less left).
+async fn due_soon_days(state: &AppState) -> i64 {
+    let today = opinions::today();
+    let next = state.rules.read().await.calendar.next_working_day(today);
+    (next - today).whole_days().max(2)
+}
+
+fn tab_filters(
+    tab: &Tab,
+    base: &OpinionFilter,
+    p: &Principal,
+    soon_days: i64,
+) -> Vec<OpinionFilter> {
     let mut f = base.clone();
     f.states = tab.states.iter().map(|s| (*s).to_owned()).collect();
     if tab.overdue {
         f.overdue = true;
     }
     if tab.due_soon {
-        f.due_within_days = Some(2);
+        f.due_within_days = Some(soon_days);
     }
     if tab.unit_active {
         f.unit_id = p.unit_id;
@@ -698,6 +713,7 @@ async fn inbox_page(
         Err(e) if e.fields.is_empty() => (None, vec![FieldError::new("", e.message)]),
         Err(e) => (None, e.fields),
     };
+    let soon = due_soon_days(state).await;
     // Counts are of the filtered inbox; with a wrong filter they are of the whole inbox.
     let count_base = base.clone().unwrap_or(OpinionFilter {
         limit: 1,
@@ -706,7 +722,7 @@ async fn inbox_page(
     let mut views = Vec::new();
     for t in &tabs {
         let (mut count, mut capped) = (0, false);
-        for mut f in tab_filters(t, &count_base, p) {
+        for mut f in tab_filters(t, &count_base, p, soon) {
             f.before_id = None;
             f.limit = 1;
             let page = opinions::list(&state.db, &scope, &f).await?;
@@ -722,7 +738,7 @@ async fn inbox_page(
     }
     let mut pages = Vec::new();
     if let Some(base) = &base {
-        for (i, mut f) in tab_filters(&current, base, p).into_iter().enumerate() {
+        for (i, mut f) in tab_filters(&current, base, p, soon).into_iter().enumerate() {
             if i > 0 {
                 // The second list of the supervision centre shows its newest items only.
                 f.before_id = None;
@@ -891,9 +907,10 @@ async fn ledger(
     })?;
     let calendar = state.rules.read().await.calendar.clone();
     let today = opinions::today();
+    let soon = due_soon_days(&state).await;
     let mut rows = Vec::new();
     let mut matching = 0;
-    for mut f in tab_filters(&current, &base, p) {
+    for mut f in tab_filters(&current, &base, p, soon) {
         f.before_id = None;
         f.limit = 1000;
         f.exact_total = true;
@@ -2551,13 +2568,13 @@ mod tests {
         let p = principal(Role::UnitOfficer);
         let tabs = tabs_for(Role::UnitOfficer);
         assert_eq!(tabs[0].label, "待签收");
-        let f = &tab_filters(&tabs[0], &OpinionFilter::default(), &p)[0];
+        let f = &tab_filters(&tabs[0], &OpinionFilter::default(), &p, 2)[0];
         assert_eq!(f.unit_id, Some(3));
         assert!(f.unit_active_only);
         let soon = tabs.iter().find(|t| t.key == "due_soon").unwrap();
         assert_eq!(
-            tab_filters(soon, &OpinionFilter::default(), &p)[0].due_within_days,
-            Some(2)
+            tab_filters(soon, &OpinionFilter::default(), &p, 3)[0].due_within_days,
+            Some(3)
         );
     }
 
@@ -2575,7 +2592,7 @@ mod tests {
             .into_iter()
             .find(|t| t.key == SUPERVISION_TAB)
             .unwrap();
-        let fs = tab_filters(&t, &OpinionFilter::default(), &p);
+        let fs = tab_filters(&t, &OpinionFilter::default(), &p, 2);
         assert_eq!(fs.len(), 2);
         assert_eq!(fs[0].states, ["supervised"]);
         assert!(fs[1].overdue && fs[1].states.contains(&"handling".to_owned()));

@@ -43,6 +43,18 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Today if it is a working day, else the next one: the day tests run the timers on, so
+    /// that reminders (sent on working days only) do not depend on when the tests run.
+    pub async fn timer_day(&self) -> time::Date {
+        let today = liaison_db::opinions::today();
+        let rules = self.state.rules.read().await;
+        if rules.calendar.is_working_day(today) {
+            today
+        } else {
+            rules.calendar.next_working_day(today)
+        }
+    }
+
     /// Starts a server; `None` when the backend is not available here (and skipping is allowed).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let tdb = TestDb::new(backend).await?;
