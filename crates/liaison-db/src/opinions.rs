@@ -1032,6 +1032,12 @@ async fn create_together(
             match *e {
                 Effect::SetDue { .. } => {}
                 // A new item has no merged items: its notifications are queued with the batch's.
+                // Only an item sent with a deputy's code has a deputy to tell (the general
+                // rule would fall back to the station, which is told already).
+                Effect::Notify {
+                    whom: WfActor::Deputy,
+                    ..
+                } if new.deputy_id.is_none() => {}
                 Effect::Notify { whom, template } => {
                     outbox.extend(outgoing(&target, whom, template, None));
                 }

@@ -94,6 +94,9 @@ pub fn render(n: &Notification, public_url: &str) -> String {
     let title = p["title"].as_str().unwrap_or("");
     match n.template.as_str() {
         "opinion.submitted" => format!("【联络站】收到新的群众意见待受理：{title}（{no}）"),
+        "opinion.to_deputy" => format!(
+            "【联络站】群众通过您的代表码反映了意见：{title}（{no}），联络站将受理交办，您可在工作台查看和当场答复"
+        ),
         "opinion.assigned" => {
             format!("【联络站】交办事项待签收：{title}（{no}），请在1个工作日内签收")
         }
@@ -138,6 +141,7 @@ pub fn render(n: &Notification, public_url: &str) -> String {
                 "opinion.reply_rejected" => "答复被退回，请重新答复",
                 "opinion.return_requested" => "承办单位申请退回，待审批",
                 "opinion.return_approved" => "退回申请已同意",
+                "opinion.supervision_opened" => "已列入督办，请跟踪承办单位在督办期限内答复",
                 "opinion.feedback_undelivered" => {
                     "反馈短信多次发送失败，群众尚不知道已有答复，请电话回访并记录评价"
                 }

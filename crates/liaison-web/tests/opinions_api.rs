@@ -24,6 +24,7 @@ backend_tests!(
     an_item_goes_only_to_units_and_deputies_of_its_own_place,
     an_answer_on_the_spot_reaches_the_citizen_who_rates_it,
     nothing_waits_for_the_station_without_a_deadline,
+    a_deputy_hears_of_what_reaches_them_by_their_code,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -802,6 +803,43 @@ async fn nothing_waits_for_the_station_without_a_deadline(b: Backend) {
     );
 }
 
+/// An opinion sent with a deputy's code (代表码) tells the deputy as well as the station; one
+/// sent with the station's code tells the station once.
+async fn a_deputy_hears_of_what_reaches_them_by_their_code(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let mut body = sample();
+    body.as_object_mut().unwrap().remove("station_code");
+    body["deputy_code"] = json!("JJ-D1");
+    let c: Value = submit(&app, body, None).await.json().await.unwrap();
+    let to = |id: i64| {
+        let app = &app;
+        async move {
+            let mut v: Vec<(String, String)> = liaison_db::notifications::for_opinion(&app.db, id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|n| (n.template, n.recipient))
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let sent = to(c["id"].as_i64().unwrap()).await;
+    let templates: Vec<&str> = sent.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(
+        templates,
+        ["opinion.submitted", "opinion.to_deputy"],
+        "{sent:?}"
+    );
+    assert!(sent[1].1.starts_with("deputy:"), "{sent:?}");
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let sent = to(c["id"].as_i64().unwrap()).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].1.starts_with("station:"), "{sent:?}");
+}
+
 async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {
     let Some(app) = TestApp::spawn(b).await else {
         return;
@@ -1269,6 +1307,23 @@ mod outbox {
                 .state,
             "supervised",
             "the unit alone was late"
+        );
+        let told: Vec<(String, String)> = liaison_db::notifications::for_opinion(&app.db, handling)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|n| n.template.starts_with("opinion.supervis"))
+            .map(|n| (n.template, n.recipient))
+            .collect();
+        assert_eq!(
+            told.len(),
+            2,
+            "the unit once, the supervising office once: {told:?}"
+        );
+        assert!(
+            told.iter()
+                .any(|(t, r)| t == "opinion.supervision_opened" && r.starts_with("region:")),
+            "{told:?}"
         );
         assert_eq!(
             liaison_db::opinions::get(&app.db, extension)

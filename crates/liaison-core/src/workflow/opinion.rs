@@ -170,6 +170,8 @@ const SUPERVISION_EFFECTS: &[EffectSpec] = &[
     SetDue(DueKind::Supervision, SlaItem::OpinionSupervisionReply),
     Notify(LeadUnit, "opinion.supervised"),
     Notify(UnitLead, "opinion.supervised"),
+    // The county and city offices follow their supervision cases in their feed.
+    Notify(Supervisor, "opinion.supervision_opened"),
 ];
 
 /// The opinion rules.
@@ -180,6 +182,8 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
     on_create: &[
         SetDue(DueKind::Accept, SlaItem::OpinionAccept),
         Notify(StationStaff, "opinion.submitted"),
+        // An item sent with a deputy's code (代表码) is also the deputy's to know of.
+        Notify(Deputy, "opinion.to_deputy"),
     ],
     hint,
     transitions: &[
