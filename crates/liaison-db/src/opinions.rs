@@ -1355,6 +1355,9 @@ async fn event(
     .await
 }
 
+/// How the timeline note of an extension request starts: the requested date follows it.
+pub const EXTENSION_NOTE_PREFIX: &str = "申请延期至 ";
+
 /// The feedback SMS of an item could not be delivered, however long it was retried: the
 /// rating window has not started (the citizen does not know there is an answer), so the item
 /// must not close as unrated. Its window and clock are cleared — the citizen may still rate,
@@ -1831,6 +1834,12 @@ async fn apply_decision(
         OpinionAction::Assign => {
             handling::assignment_note(tx, input.unit_id, &input.co_unit_ids).await?
         }
+        // The requested date leads the note, whichever door the request came through, so the
+        // station sees it and its approval form offers it.
+        OpinionAction::RequestExtension => match input.due_on {
+            Some(d) => format!("{EXTENSION_NOTE_PREFIX}{d}：{reason}"),
+            None => reason,
+        },
         OpinionAction::Rate => match (
             input.rating,
             input.comment.as_deref().filter(|c| !c.trim().is_empty()),

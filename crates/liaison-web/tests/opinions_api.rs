@@ -61,6 +61,19 @@ async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
+/// `GET /api/v1/opinions/<id>` as the holder of `token` sees it.
+async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
+    app.client()
+        .get(app.url(&format!("/api/v1/opinions/{id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn unit_id(app: &TestApp, code: &str) -> i64 {
     let token = app.token("admin").await;
     let v: Value = app
@@ -208,16 +221,7 @@ async fn the_whole_loop_runs_through_the_api(b: Backend) {
     let (s, t) = rate(&app, &no, "unsatisfied").await;
     assert_eq!(s, 200, "{t}");
     assert_eq!(t["state"], "evaluated");
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/opinions/{id}")))
-        .bearer_auth(&station)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = detail(&app, &station, id).await;
     assert_eq!(
         v["due_kind"], "decide",
         "the station decides by a deadline: {v}"
@@ -299,16 +303,7 @@ async fn intake_is_validated_with_chinese_messages(b: Backend) {
     assert_eq!(r.status(), 201);
     let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let deputy = app.token("deputy.d1").await;
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/opinions/{id}")))
-        .bearer_auth(&deputy)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = detail(&app, &deputy, id).await;
     assert_eq!(v["deputy"], "张海门");
     assert_eq!(v["submitter_phone"], "139****5678", "masked");
 }
@@ -654,30 +649,12 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
     .await;
     assert_eq!(s, 200, "the county's and the city's units may take it: {v}");
     let unit = app.token("unit.jjzj").await;
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/opinions/{id}")))
-        .bearer_auth(&unit)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = detail(&app, &unit, id).await;
     assert_eq!(v["confidential"], true, "{v}");
     assert_eq!(v["submitter_name"], "", "{v}");
     assert_eq!(v["submitter_phone"], "", "{v}");
     // The station still sees the masked identity.
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/opinions/{id}")))
-        .bearer_auth(&station)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = detail(&app, &station, id).await;
     assert_eq!(v["submitter_phone"], "138****5678", "{v}");
 
     // A draft suggestion carries the citizen's text: not to another county's deputy.
@@ -1274,6 +1251,16 @@ mod outbox {
         )
         .await;
         assert_eq!(s, 200, "{v}");
+        // The station sees the requested date, as when the request comes from the form.
+        let note = format!("申请延期至 {later}：需协调多个部门");
+        assert!(
+            v["timeline"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["note"] == note.as_str()),
+            "{v}"
+        );
         // Every deadline passed long ago.
         let long_ago = liaison_db::opinions::today() - time::Duration::days(30);
         let mut tx = app.db.begin().await.unwrap();
@@ -2010,16 +1997,7 @@ mod learning {
         let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
         let id = c["id"].as_i64().unwrap();
         let station = app.token("station.hm").await;
-        let v: Value = app
-            .client()
-            .get(app.url(&format!("/api/v1/opinions/{id}")))
-            .bearer_auth(&station)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = detail(&app, &station, id).await;
         let suggested = v["category_suggested"].as_str().unwrap().to_owned();
         let corrected = if suggested == "卫生计生" {
             "商贸旅游"

@@ -99,6 +99,9 @@ fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
         .into_response()
 }
 
+/// The rows of one sheet as (code, region code), with the name of its code column.
+type CodedRows<'a> = (SheetKind, Vec<(&'a str, &'a str)>, &'static str);
+
 /// Rows whose region lies outside the user's scope, and account rows from users who may not
 /// manage accounts.
 async fn scope_errors(
@@ -209,109 +212,61 @@ async fn scope_errors(
             });
         }
     }
-    let stored_outside = async |sheet: SheetKind, codes: Vec<&str>| -> PageResult<Vec<String>> {
-        Ok(stored(sheet, codes)
-            .await?
-            .into_iter()
-            .filter(|(_, path)| !path.starts_with(&prefix))
-            .map(|(code, _)| code)
-            .collect())
-    };
-    let foreign = [
+    // Each row's new region must be inside the scope, and so must the stored record its code
+    // names, if there is one.
+    let rows: [CodedRows<'_>; 4] = [
         (
             SheetKind::Stations,
-            stored_outside(
-                SheetKind::Stations,
-                data.stations.iter().map(|x| x.code.as_str()).collect(),
-            )
-            .await?,
             data.stations
                 .iter()
-                .map(|x| x.code.as_str())
-                .collect::<Vec<_>>(),
+                .map(|x| (x.code.as_str(), x.region_code.as_str()))
+                .collect(),
             "站点编码",
         ),
         (
             SheetKind::Deputies,
-            stored_outside(
-                SheetKind::Deputies,
-                data.deputies.iter().map(|x| x.code.as_str()).collect(),
-            )
-            .await?,
-            data.deputies.iter().map(|x| x.code.as_str()).collect(),
+            data.deputies
+                .iter()
+                .map(|x| (x.code.as_str(), x.region_code.as_str()))
+                .collect(),
             "代表编码",
         ),
         (
             SheetKind::Units,
-            stored_outside(
-                SheetKind::Units,
-                data.units.iter().map(|x| x.code.as_str()).collect(),
-            )
-            .await?,
-            data.units.iter().map(|x| x.code.as_str()).collect(),
+            data.units
+                .iter()
+                .map(|x| (x.code.as_str(), x.region_code.as_str()))
+                .collect(),
             "单位编码",
         ),
         (
             SheetKind::Grids,
-            stored_outside(
-                SheetKind::Grids,
-                data.grids.iter().map(|x| x.code.as_str()).collect(),
-            )
-            .await?,
-            data.grids.iter().map(|x| x.code.as_str()).collect(),
+            data.grids
+                .iter()
+                .map(|x| (x.code.as_str(), x.region_code.as_str()))
+                .collect(),
             "网格编码",
         ),
     ];
-    for (sheet, outside, codes, column) in foreign {
-        for (i, code) in codes.iter().enumerate() {
-            if outside.iter().any(|c| c == code) {
+    for (sheet, rows, code_column) in rows {
+        let now = stored(sheet, rows.iter().map(|r| r.0).collect()).await?;
+        for (i, (code, region)) in rows.into_iter().enumerate() {
+            if !inside(region).await? {
                 errors.push(RowError {
                     sheet,
                     row: i + 2,
-                    column: column.into(),
+                    column: "所属区划代码".into(),
+                    message: msg(region),
+                });
+            }
+            if now.get(code).is_some_and(|path| !path.starts_with(&prefix)) {
+                errors.push(RowError {
+                    sheet,
+                    row: i + 2,
+                    column: code_column.into(),
                     message: taken(code),
                 });
             }
-        }
-    }
-    for (i, s) in data.stations.iter().enumerate() {
-        if !inside(&s.region_code).await? {
-            errors.push(RowError {
-                sheet: SheetKind::Stations,
-                row: i + 2,
-                column: "所属区划代码".into(),
-                message: msg(&s.region_code),
-            });
-        }
-    }
-    for (i, d) in data.deputies.iter().enumerate() {
-        if !inside(&d.region_code).await? {
-            errors.push(RowError {
-                sheet: SheetKind::Deputies,
-                row: i + 2,
-                column: "所属区划代码".into(),
-                message: msg(&d.region_code),
-            });
-        }
-    }
-    for (i, u) in data.units.iter().enumerate() {
-        if !inside(&u.region_code).await? {
-            errors.push(RowError {
-                sheet: SheetKind::Units,
-                row: i + 2,
-                column: "所属区划代码".into(),
-                message: msg(&u.region_code),
-            });
-        }
-    }
-    for (i, g) in data.grids.iter().enumerate() {
-        if !inside(&g.region_code).await? {
-            errors.push(RowError {
-                sheet: SheetKind::Grids,
-                row: i + 2,
-                column: "所属区划代码".into(),
-                message: msg(&g.region_code),
-            });
         }
     }
     // Stations that rows refer to — a room's parent station, a deputy's station, a grid's

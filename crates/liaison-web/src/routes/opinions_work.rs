@@ -1190,7 +1190,7 @@ impl ActForm {
                     .map_err(|_| ("deputy_id", "请从列表中选择代表".to_owned()))?,
             ),
         };
-        let mut reason = text("reason", "理由", &self.reason, 1000)?;
+        let reason = text("reason", "理由", &self.reason, 1000)?;
         let content = text("content", "答复内容", &self.content, 5000)?;
         let comment = text("comment", "回访情况", &self.comment, 500)?;
         let category = match self.category.trim() {
@@ -1207,12 +1207,6 @@ impl ActForm {
             }
             OpinionAction::Merge if merge_into.is_none() => {
                 return Err(("into", "请填写要合并到的主件的受理编号".to_owned()));
-            }
-            OpinionAction::RequestExtension => {
-                // The requested date goes into the timeline note, so the reviewer sees it.
-                if let (Some(r), Some(d)) = (&reason, due_on) {
-                    reason = Some(format!("{EXTENSION_PREFIX}{d}：{r}"));
-                }
             }
             _ => {}
         }
@@ -1233,16 +1227,13 @@ impl ActForm {
     }
 }
 
-/// How an extension request's note starts; the approval form reads the date back from it.
-const EXTENSION_PREFIX: &str = "申请延期至 ";
-
 /// The date of the latest extension request, from its timeline note.
 fn requested_extension(timeline: &[StaffEvent]) -> String {
     timeline
         .iter()
         .rev()
         .find(|e| e.action == OpinionAction::RequestExtension.code())
-        .and_then(|e| e.note.strip_prefix(EXTENSION_PREFIX))
+        .and_then(|e| e.note.strip_prefix(opinions::EXTENSION_NOTE_PREFIX))
         .and_then(|rest| rest.get(..10))
         .filter(|d| parse_date("due_on", d).is_ok())
         .unwrap_or("")
@@ -2711,8 +2702,16 @@ mod tests {
             ..Default::default()
         };
         let input = f.input(OpinionAction::RequestExtension, "", None).unwrap();
-        let note = input.reason.unwrap();
-        assert_eq!(note, "申请延期至 2030-01-15：需要协调多个部门");
+        assert_eq!(input.reason.as_deref(), Some("需要协调多个部门"));
+        assert_eq!(
+            input.due_on.map(|d| d.to_string()).as_deref(),
+            Some("2030-01-15")
+        );
+        // The note as storage writes it, whether the request came from this form or the API.
+        let note = format!(
+            "{}2030-01-15：需要协调多个部门",
+            opinions::EXTENSION_NOTE_PREFIX
+        );
         let timeline = vec![StaffEvent {
             at: String::new(),
             actor: String::new(),
