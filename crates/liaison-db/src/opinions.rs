@@ -1819,6 +1819,14 @@ async fn apply_decision(
             "UPDATE opinion SET due_kind = 'reply', due_on = reply_due_on WHERE id = $1 AND due_on IS NULL")
             .bind(o.id).execute(t).await.map(|_| ()))?;
     }
+    // A supervision case ends when the unit replies under it or the item ends.
+    if decision.from == OpinionState::Supervised && decision.to != OpinionState::Supervised
+        || decision.to.is_final()
+    {
+        on_tx!(tx, t => sqlx::query(
+            "UPDATE supervision_case SET closed_at = $1 WHERE opinion_id = $2 AND closed_at IS NULL")
+            .bind(at).bind(o.id).execute(t).await.map(|_| ()))?;
+    }
     if decision.to == OpinionState::FeedbackSent && decision.from != OpinionState::FeedbackSent {
         // Feedback day starts the rating window.
         on_tx!(tx, t => sqlx::query("UPDATE opinion SET feedback_sent_on = $1 WHERE id = $2")

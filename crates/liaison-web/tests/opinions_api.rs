@@ -1312,6 +1312,20 @@ mod outbox {
                 .any(|(t, r)| t == "opinion.supervision_opened" && r.starts_with("region:")),
             "{told:?}"
         );
+        // The case ends when the unit replies under it.
+        let (s, v) = act(
+            &app,
+            &unit,
+            handling,
+            json!({"action": "reply", "content": "已督促施工方修复", "resolution_grade": "A"}),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+        let mut open_cases = liaison_db::sql::Sql::new(
+            "SELECT COUNT(*) FROM supervision_case WHERE closed_at IS NULL AND opinion_id = ",
+        );
+        open_cases.bind(handling);
+        assert_eq!(open_cases.fetch_count(&app.db).await.unwrap(), 0);
         assert_eq!(
             liaison_db::opinions::get(&app.db, extension)
                 .await

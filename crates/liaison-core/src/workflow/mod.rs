@@ -181,6 +181,13 @@ pub enum Target<S> {
         /// Unsatisfied.
         unsatisfied: S,
     },
+    /// By the handling round ([`Facts::rehandle_rounds`]): the first, or a re-handling one.
+    ByRound {
+        /// The first round.
+        first: S,
+        /// A re-handling round.
+        later: S,
+    },
     /// By the grade of the last reply ([`Facts::last_grade`]): B or C need tracking.
     ByGrade {
         /// A, D or no grade.
@@ -691,6 +698,13 @@ fn build<S: Code, A: Code>(t: &Transition<S, A>, current: S, ctx: &Context<'_>) 
                 unsatisfied
             } else {
                 pleased
+            }
+        }
+        Target::ByRound { first, later } => {
+            if ctx.facts.rehandle_rounds > 0 {
+                later
+            } else {
+                first
             }
         }
         Target::ByGrade { solved, pending } => {

@@ -366,7 +366,12 @@ pub static OPINION_RULES: RuleSet<OpinionState, OpinionAction> = RuleSet {
         Transition {
             from: &[S::Replied],
             action: A::RejectReply,
-            to: Target::To(S::Handling),
+            // Back to the round the reply belongs to: a re-handling round keeps its own rules
+            // (no extension) and deadline.
+            to: Target::ByRound {
+                first: S::Handling,
+                later: S::Rehandling,
+            },
             actors: &[StationStaff, Deputy],
             guards: &[ReasonGiven],
             effects: &[Notify(LeadUnit, "opinion.reply_rejected")],
@@ -964,6 +969,36 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "not_permitted");
+    }
+
+    #[test]
+    fn a_rejected_reply_goes_back_to_its_own_round() {
+        let (cal, sla) = setup();
+        let mut ctx = Context::new(date!(2025 - 06 - 10), &cal, &sla);
+        ctx.args.reason = Some("答复未回应群众诉求".into());
+        let d = decide(
+            &OPINION_RULES,
+            S::Replied,
+            A::RejectReply,
+            &[StationStaff],
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(d.to, S::Handling);
+        ctx.facts.rehandle_rounds = 1;
+        let d = decide(
+            &OPINION_RULES,
+            S::Replied,
+            A::RejectReply,
+            &[StationStaff],
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(
+            d.to,
+            S::Rehandling,
+            "no new extension in a re-handling round"
+        );
     }
 
     #[test]
