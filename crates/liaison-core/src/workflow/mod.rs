@@ -810,6 +810,20 @@ fn refusal(guard: Guard, kind: WorkflowKind, ctx: &Context<'_>) -> Option<String
                     format_date(due)
                 ));
             }
+            if kind == WorkflowKind::Opinion {
+                // No longer than the table's reply deadline plus the most one extension may
+                // add: a later date would make the extension rule and on-time figures empty.
+                let o = ctx.opinion_sla();
+                let latest = o.extension_cap.due_from(o.reply.due_from(today, cal), cal);
+                if due > latest {
+                    return Some(format!(
+                        "办理期限最长为交办后{}再加{}（{}），请选择不晚于该日的日期",
+                        o.reply.label(),
+                        o.extension_cap.label(),
+                        format_date(latest)
+                    ));
+                }
+            }
             if kind == WorkflowKind::Suggestion {
                 let max_span = ctx.sla.suggestion.reply_max;
                 let latest = max_span.due_from(today, cal);

@@ -1016,6 +1016,33 @@ mod tests {
     }
 
     #[test]
+    fn a_due_date_chosen_at_assignment_is_at_most_the_reply_deadline_and_one_extension() {
+        let (cal, sla) = setup();
+        let mut ctx = Context::new(date!(2025 - 06 - 10), &cal, &sla);
+        // 15 WD + 15 WD from Tuesday 10 June 2025 (Dragon Boat Festival was 31 May–2 June).
+        ctx.args.due_on = Some(date!(2025 - 07 - 22));
+        assert!(
+            decide(
+                &OPINION_RULES,
+                S::Accepted,
+                A::Assign,
+                &[StationStaff],
+                &ctx
+            )
+            .is_ok()
+        );
+        ctx.args.due_on = Some(date!(2025 - 07 - 23));
+        let result = decide(
+            &OPINION_RULES,
+            S::Accepted,
+            A::Assign,
+            &[StationStaff],
+            &ctx,
+        );
+        assert_eq!(refused_by(result), Guard::DueDateValid);
+    }
+
+    #[test]
     fn a_due_date_chosen_at_assignment_must_be_in_the_future() {
         let (cal, sla) = setup();
         let mut ctx = Context::new(date!(2025 - 06 - 10), &cal, &sla);
