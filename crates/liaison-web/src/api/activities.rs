@@ -979,7 +979,7 @@ pub async fn update(
 
 /// An action on an activity.
 #[derive(Deserialize, ToSchema, Default, Clone)]
-pub struct ActionBody {
+pub struct ActivityActionBody {
     /// Lifecycle: `announce`, `start`, `record`, `track_follow_up`, `report`, `cancel`.
     /// Public (no token): `signup`, `cancel_signup`. Deputies: `check_in`, `reply_invitation`.
     /// Organisers: `mark_attendance`, `add_follow_up`, `complete_follow_up`, `cancel_signup`
@@ -1128,7 +1128,7 @@ pub async fn public_activity(state: &AppState, id: i64) -> ApiResult<Activity> {
 
 /// Takes an action on an activity. Sign-up and its cancellation need no token; every other
 /// action does.
-#[utoipa::path(post, path = "/api/v1/activities/{id}/actions", tag = "activities", request_body = ActionBody,
+#[utoipa::path(post, path = "/api/v1/activities/{id}/actions", tag = "activities", request_body = ActivityActionBody,
     params(("id" = i64, Path, description = "活动编号")),
     responses(
         (status = 200, body = ActionResult),
@@ -1143,7 +1143,7 @@ pub async fn act(
     ctx: RequestCtx,
     MaybeApiUser(user): MaybeApiUser,
     Path(id): Path<i64>,
-    body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<ActivityActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(b) = body.map_err(ApiError::bad_body)?;
     // The public steps first: they need no account.

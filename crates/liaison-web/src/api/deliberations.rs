@@ -375,7 +375,7 @@ pub async fn show(
 
 /// An action on a topic.
 #[derive(Deserialize, ToSchema, Default, Clone)]
-pub struct ActionBody {
+pub struct DeliberationActionBody {
     /// `conclude` (with `outcome`), `close`, `reopen`, `add_participant`, `add_view`,
     /// `add_measure`, `complete_measure`.
     pub action: String,
@@ -469,7 +469,7 @@ pub async fn check_participant(
 }
 
 /// Takes an action on a topic; returns it afterwards.
-#[utoipa::path(post, path = "/api/v1/deliberations/{id}/actions", tag = "deliberations", request_body = ActionBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/deliberations/{id}/actions", tag = "deliberations", request_body = DeliberationActionBody, security(("bearer" = [])),
     params(("id" = i64, Path, description = "议题编号")),
     responses(
         (status = 200, body = DeliberationDetail),
@@ -480,7 +480,7 @@ pub async fn act(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<i64>,
-    body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<DeliberationActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<DeliberationDetail>> {
     let Json(b) = body.map_err(ApiError::bad_body)?;
     let p = &user.auth.principal;

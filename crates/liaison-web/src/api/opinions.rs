@@ -431,7 +431,7 @@ pub async fn rate(
 
 /// A follow-up question (追问) by the submitter.
 #[derive(Deserialize, ToSchema)]
-pub struct FollowUpBody {
+pub struct OpinionFollowUpBody {
     /// Tracking number.
     pub tracking_no: String,
     /// Last four digits of the phone.
@@ -445,7 +445,7 @@ pub struct FollowUpBody {
 /// same `Idempotency-Key`, or without one the same text while it waits for an answer, is stored
 /// once). The question does not change the item's state; a closed item is refused with advice
 /// to submit a new opinion.
-#[utoipa::path(post, path = "/api/v1/opinions/track/follow_up", tag = "opinions", request_body = FollowUpBody,
+#[utoipa::path(post, path = "/api/v1/opinions/track/follow_up", tag = "opinions", request_body = OpinionFollowUpBody,
     params(("Idempotency-Key" = Option<String>, Header, description = "重试时保持不变，保证只提交一次")),
     responses(
         (status = 201, description = "已提交追问，返回最新进度（含 follow_ups）", body = Tracked),
@@ -458,7 +458,7 @@ pub async fn follow_up(
     State(state): State<AppState>,
     ctx: RequestCtx,
     headers: HeaderMap,
-    body: Result<Json<FollowUpBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<OpinionFollowUpBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     if state.limits.public_blocked(&ctx.ip) {
         return Err(ApiError::too_many());
@@ -993,7 +993,7 @@ pub async fn show(
 
 /// An action on an opinion.
 #[derive(Deserialize, ToSchema, Default, Clone)]
-pub struct ActionBody {
+pub struct OpinionActionBody {
     /// `accept`, `decline`, `answer_on_spot`, `assign`, `acknowledge`, `contact_submitter`,
     /// `request_return`, `approve_return`, `reject_return`, `request_extension`,
     /// `approve_extension`, `reject_extension`, `reply`, `approve_reply`, `reject_reply`,
@@ -1029,7 +1029,7 @@ pub struct ActionBody {
 }
 
 /// Turns a request body into the storage layer's input, or field errors.
-pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiError> {
+pub fn action_input(b: &OpinionActionBody) -> Result<(OpinionAction, ActionInput), ApiError> {
     let action = OpinionAction::parse(&b.action).ok_or_else(|| {
         ApiError::validation(vec![FieldError::new(
             "action",
@@ -1090,7 +1090,7 @@ pub fn action_input(b: &ActionBody) -> Result<(OpinionAction, ActionInput), ApiE
 
 /// Takes an action on an opinion; returns the item with its new state.
 #[utoipa::path(post, path = "/api/v1/opinions/{id}/actions", tag = "opinions", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "事项编号")), request_body = ActionBody,
+    params(("id" = i64, Path, description = "事项编号")), request_body = OpinionActionBody,
     responses(
         (status = 200, body = OpinionDetail),
         (status = 403, description = "无处理关系（code: forbidden / not_permitted）", body = ErrorBody),
@@ -1100,7 +1100,7 @@ pub async fn act(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<i64>,
-    body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<OpinionActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<OpinionDetail>> {
     let Json(b) = body.map_err(ApiError::bad_body)?;
     let (action, input) = action_input(&b)?;

@@ -688,7 +688,7 @@ pub async fn supplement(
 
 /// An action on a suggestion.
 #[derive(Deserialize, ToSchema, Default, Clone)]
-pub struct ActionBody {
+pub struct SuggestionActionBody {
     /// `invite_cosigner`, `cosign`, `withdraw_cosign`, `submit`, `register`, `assign`,
     /// `acknowledge`, `request_return`, `approve_return`, `reject_return`,
     /// `record_consultation`, `submit_co_opinion`, `reply`, `rate`, `rehandle`, `second_reply`,
@@ -728,7 +728,7 @@ pub struct ActionBody {
 /// Turns a request body into the storage layer's input, or field errors.
 pub async fn action_input(
     state: &AppState,
-    b: &ActionBody,
+    b: &SuggestionActionBody,
 ) -> Result<(SuggestionAction, SuggestionInput), ApiError> {
     let field = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
     let action = SuggestionAction::parse(&b.action)
@@ -844,7 +844,7 @@ pub async fn take_action(
 /// submission); a condition not met 422 (`refused`, e.g. a unit's return after the 7-working-day
 /// window).
 #[utoipa::path(post, path = "/api/v1/suggestions/{id}/actions", tag = "suggestions", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "建议编号（内部 id）")), request_body = ActionBody,
+    params(("id" = i64, Path, description = "建议编号（内部 id）")), request_body = SuggestionActionBody,
     responses(
         (status = 200, body = SuggestionDetail),
         (status = 403, description = "无办理关系（code: forbidden / not_permitted）", body = ErrorBody),
@@ -855,7 +855,7 @@ pub async fn act(
     State(state): State<AppState>,
     user: ApiUser,
     Path(id): Path<i64>,
-    body: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
+    body: Result<Json<SuggestionActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SuggestionDetail>> {
     let Json(b) = body.map_err(ApiError::bad_body)?;
     let (action, input) = action_input(&state, &b).await?;

@@ -763,6 +763,23 @@ async fn openapi_document_lists_the_endpoints(b: Backend) {
     ] {
         assert!(v["paths"][path].is_object(), "{path} documented");
     }
+    // Each action endpoint documents its own body: schemas of the same name would overwrite
+    // one another.
+    let schemas = &v["components"]["schemas"];
+    for (name, field) in [
+        ("OpinionActionBody", "resolution_grade"),
+        ("SuggestionActionBody", "action"),
+        ("ActivityActionBody", "action"),
+        ("DeliberationActionBody", "action"),
+    ] {
+        assert!(
+            schemas[name]["properties"][field].is_object(),
+            "{name}.{field} documented"
+        );
+    }
+    let body = &v["paths"]["/api/v1/opinions/{id}/actions"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(body, "#/components/schemas/OpinionActionBody");
 }
 
 async fn health_and_metrics_answer(b: Backend) {
