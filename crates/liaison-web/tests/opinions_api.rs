@@ -832,11 +832,13 @@ async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {
     );
     let (s, v) = act(&app, &station, id, json!({"action": "decline"})).await;
     assert_eq!(s, 422, "a decline needs a reason: {v}");
+    assert_eq!(v["error"]["fields"][0]["field"], "reason", "{v}");
     let (s, v) = act(&app, &station, id, json!({"action": "fly"})).await;
     assert_eq!(s, 422, "{v}");
     act(&app, &station, id, json!({"action": "accept"})).await;
     let (s, v) = act(&app, &station, id, json!({"action": "assign"})).await;
     assert_eq!(s, 422, "assign needs a unit: {v}");
+    assert_eq!(v["error"]["fields"][0]["field"], "unit_id", "{v}");
     let (s, v) = act(
         &app,
         &station,

@@ -522,6 +522,39 @@ pub fn act_error(e: ActError) -> ApiError {
     }
 }
 
+/// The request field a refused action is about (`""`: the action as a whole), so that a client
+/// or a form can show the message next to it.
+pub fn action_error_field(e: &ActError, action: OpinionAction) -> &'static str {
+    use liaison_core::workflow::Guard;
+    match e {
+        ActError::Workflow(WorkflowError::Refused { guard, .. }) => match guard {
+            Guard::ReasonGiven | Guard::ReasonIfUnsatisfied => "reason",
+            Guard::GradeGiven => "resolution_grade",
+            Guard::RatingGiven => "rating",
+            Guard::DueDateValid | Guard::ExtensionWithinCap => "due_on",
+            _ => "",
+        },
+        ActError::Invalid(_) => match action {
+            OpinionAction::Assign => "unit_id",
+            OpinionAction::Merge => "into_id",
+            OpinionAction::Reply | OpinionAction::AnswerOnSpot => "content",
+            OpinionAction::ConvertToSuggestion => "deputy_id",
+            _ => "",
+        },
+        _ => "",
+    }
+}
+
+/// [`act_error`] with the field the refusal is about.
+fn act_error_at(e: ActError, action: OpinionAction) -> ApiError {
+    let field = action_error_field(&e, action);
+    let mut err = act_error(e);
+    if !field.is_empty() {
+        err.fields = vec![FieldError::new(field, err.message.clone())];
+    }
+    err
+}
+
 /// Filters of the staff list.
 #[derive(Deserialize, IntoParams, Default)]
 pub struct ListParams {
@@ -1109,7 +1142,7 @@ pub async fn act(
     state
         .act_on_opinion(&user.auth.principal, &user.ctx.actor(), id, action, &input)
         .await
-        .map_err(act_error)?;
+        .map_err(|e| act_error_at(e, action))?;
     Ok(Json(detail_for(&state, &user.auth.principal, id).await?))
 }
 

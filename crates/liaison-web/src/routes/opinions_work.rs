@@ -27,8 +27,7 @@ use liaison_core::sla::{SlaItem, SlaLight};
 use liaison_core::validate::{self, FieldError};
 use liaison_core::workdays::Calendar;
 use liaison_core::workflow::{
-    Actor as WfActor, DueKind, Guard, OpinionAction, OpinionState, ResolutionGrade, Satisfaction,
-    WorkflowError,
+    Actor as WfActor, DueKind, OpinionAction, OpinionState, ResolutionGrade, Satisfaction,
 };
 use liaison_db::audit::{self, Entry};
 use liaison_db::directory::{self, StationFilter, UnitFilter, UnitItem};
@@ -1240,24 +1239,12 @@ fn requested_extension(timeline: &[StaffEvent]) -> String {
         .to_owned()
 }
 
-/// The form field a refusal is about, so the message appears next to it.
+/// The form field a refusal is about, so the message appears next to it: the API's field,
+/// except the merge form's, which takes a tracking number (`into`).
 fn error_field(e: &ActError, action: OpinionAction) -> &'static str {
-    match e {
-        ActError::Workflow(WorkflowError::Refused { guard, .. }) => match guard {
-            Guard::ReasonGiven | Guard::ReasonIfUnsatisfied => "reason",
-            Guard::GradeGiven => "resolution_grade",
-            Guard::RatingGiven => "rating",
-            Guard::DueDateValid | Guard::ExtensionWithinCap => "due_on",
-            _ => "",
-        },
-        ActError::Invalid(_) => match action {
-            OpinionAction::Assign => "unit_id",
-            OpinionAction::Merge => "into",
-            OpinionAction::Reply | OpinionAction::AnswerOnSpot => "content",
-            OpinionAction::ConvertToSuggestion => "deputy_id",
-            _ => "",
-        },
-        _ => "",
+    match crate::api::opinions::action_error_field(e, action) {
+        "into_id" => "into",
+        f => f,
     }
 }
 
@@ -2508,6 +2495,7 @@ async fn create_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use liaison_core::workflow::{Guard, WorkflowError};
 
     fn principal(role: Role) -> Principal {
         Principal {
