@@ -24,6 +24,9 @@ pub enum DbError {
         /// The driver's reason.
         reason: String,
     },
+    /// An idempotency key came back with a different submission.
+    #[error("该 Idempotency-Key 已用于另一条意见；提交新的意见请使用新的键")]
+    KeyReused,
     /// A row refers to something that does not exist, or is otherwise invalid.
     #[error("{0}")]
     Invalid(String),

@@ -887,21 +887,27 @@ async fn create_together(
         .iter()
         .filter_map(|(_, n)| n.idempotency_key.as_ref())
         .collect();
-    let mut earlier: HashMap<String, Created> = HashMap::new();
+    // With what each was sent: a key is only a retry of the same submission — same station,
+    // phone and title — never a way to learn another submitter's tracking number.
+    let mut earlier: HashMap<String, (Created, (i64, String, String))> = HashMap::new();
     if !keys_given.is_empty() {
         let mut s = Sql::new(
-            "SELECT idempotency_key, id, tracking_no FROM opinion WHERE idempotency_key IN ",
+            "SELECT idempotency_key, id, tracking_no, station_id, submitter_phone_idx, title \
+             FROM opinion WHERE idempotency_key IN ",
         );
         s.bind_list(keys_given.iter().map(|k| (*k).clone()));
-        let rows: Vec<(String, i64, String)> = s.fetch_all_tx(&mut tx).await?;
-        for (k, id, tracking_no) in rows {
+        let rows: Vec<(String, i64, String, i64, String, String)> = s.fetch_all_tx(&mut tx).await?;
+        for (k, id, tracking_no, station, phone_idx, title) in rows {
             earlier.insert(
                 k,
-                Created {
-                    id,
-                    tracking_no,
-                    replayed: true,
-                },
+                (
+                    Created {
+                        id,
+                        tracking_no,
+                        replayed: true,
+                    },
+                    (station, phone_idx, title),
+                ),
             );
         }
     }
@@ -930,9 +936,19 @@ async fn create_together(
     let mut numbers: std::collections::HashSet<String> = std::collections::HashSet::new();
     for (i, (_, new)) in items.iter().enumerate() {
         if let Some(key) = &new.idempotency_key
-            && let Some(c) = earlier.get(key)
+            && let Some((c, sent)) = earlier.get(key)
         {
-            results.push(Some(Ok(c.clone())));
+            let same = *sent
+                == (
+                    new.station_id,
+                    keys.blind_index(&new.phone),
+                    new.title.clone(),
+                );
+            results.push(Some(if same {
+                Ok(c.clone())
+            } else {
+                Err(DbError::KeyReused)
+            }));
             continue;
         }
         let Some(region_path) = paths.get(&new.station_id) else {
@@ -985,15 +1001,26 @@ async fn create_together(
         let new = items[r.index].1;
         for _ in 0..8 {
             if let Some(key) = &new.idempotency_key {
-                let row: Option<(i64, String)> = on_tx!(tx, t => sqlx::query_as(
-                    "SELECT id, tracking_no FROM opinion WHERE idempotency_key = $1")
+                let row: Option<(i64, String, i64, String, String)> = on_tx!(tx, t => sqlx::query_as(
+                    "SELECT id, tracking_no, station_id, submitter_phone_idx, title FROM opinion \
+                     WHERE idempotency_key = $1")
                     .bind(key).fetch_optional(t).await)?;
-                if let Some((id, tracking_no)) = row {
-                    results[r.index] = Some(Ok(Created {
-                        id,
-                        tracking_no,
-                        replayed: true,
-                    }));
+                if let Some((id, tracking_no, station, phone_idx, title)) = row {
+                    let same = (station, phone_idx, title)
+                        == (
+                            new.station_id,
+                            keys.blind_index(&new.phone),
+                            new.title.clone(),
+                        );
+                    results[r.index] = Some(if same {
+                        Ok(Created {
+                            id,
+                            tracking_no,
+                            replayed: true,
+                        })
+                    } else {
+                        Err(DbError::KeyReused)
+                    });
                     break;
                 }
             }

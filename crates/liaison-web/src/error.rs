@@ -29,6 +29,7 @@ impl From<DbError> for PageError {
         match e {
             DbError::NotFound => PageError::NotFound,
             DbError::Invalid(m) => PageError::BadRequest(m),
+            DbError::KeyReused => PageError::BadRequest(DbError::KeyReused.to_string()),
             DbError::Stale => PageError::BadRequest(DbError::Stale.to_string()),
             DbError::Conflict { constraint } => {
                 PageError::BadRequest(format!("数据冲突（{constraint}），请检查编码是否重复"))
@@ -186,6 +187,13 @@ impl From<DbError> for ApiError {
         match e {
             DbError::NotFound => ApiError::not_found(),
             DbError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "invalid", m),
+            // As the IETF draft on the Idempotency-Key header has it: 422.
+            DbError::KeyReused => {
+                ApiError::validation(vec![liaison_core::validate::FieldError::new(
+                    "Idempotency-Key",
+                    DbError::KeyReused.to_string(),
+                )])
+            }
             DbError::Stale => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             DbError::Conflict { constraint } => ApiError::new(
                 StatusCode::CONFLICT,

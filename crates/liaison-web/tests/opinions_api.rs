@@ -327,6 +327,23 @@ async fn a_retry_with_the_same_key_lands_once(b: Backend) {
         .await
         .unwrap();
     assert_eq!(n, 1);
+    // Another submitter who happens to send the same key learns nothing of the first one's.
+    let mut other = sample();
+    other["phone"] = json!("13900001111");
+    let r = submit(&app, other, Some("same-key")).await;
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        !v.to_string().contains(a["tracking_no"].as_str().unwrap()),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("已用于另一条意见"),
+        "{v}"
+    );
 }
 
 async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
