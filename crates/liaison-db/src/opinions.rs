@@ -1385,6 +1385,22 @@ async fn event(
 /// How the timeline note of an extension request starts: the requested date follows it.
 pub const EXTENSION_NOTE_PREFIX: &str = "申请延期至 ";
 
+/// The date of an item's latest extension request, from its timeline note.
+async fn requested_extension_on(tx: &mut Tx, id: i64) -> DbResult<Option<Date>> {
+    let note: Option<String> = on_tx!(tx, t => sqlx::query_scalar(
+        "SELECT note FROM opinion_event WHERE opinion_id = $1 AND action = 'request_extension' \
+         ORDER BY id DESC LIMIT 1")
+        .bind(id).fetch_optional(t).await)?;
+    Ok(note.and_then(|n| {
+        let rest = n.strip_prefix(EXTENSION_NOTE_PREFIX)?;
+        Date::parse(
+            rest.get(..10)?,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .ok()
+    }))
+}
+
 /// The feedback SMS of an item could not be delivered, however long it was retried: the
 /// rating window has not started (the citizen does not know there is an answer), so the item
 /// must not close as unrated. Its window and clock are cleared — the citizen may still rate,
@@ -1522,10 +1538,15 @@ pub async fn act(
     if actors.is_empty() {
         return Err(ActError::Forbidden);
     }
+    // Approving an extension without a date approves the date the unit asked for.
+    let due_on = match (action, input.due_on) {
+        (OpinionAction::ApproveExtension, None) => requested_extension_on(&mut tx, id).await?,
+        (_, d) => d,
+    };
     let mut ctx = context(rules, Some(&o));
     ctx.args = Args {
         reason: input.reason.clone(),
-        due_on: input.due_on,
+        due_on,
         grade: input.resolution_grade,
         rating: input.rating,
         registration: None,

@@ -25,6 +25,7 @@ backend_tests!(
     an_answer_on_the_spot_reaches_the_citizen_who_rates_it,
     nothing_waits_for_the_station_without_a_deadline,
     a_deputy_hears_of_what_reaches_them_by_their_code,
+    an_extension_is_approved_for_the_date_asked,
 );
 
 async fn submit(app: &TestApp, body: Value, key: Option<&str>) -> reqwest::Response {
@@ -832,6 +833,45 @@ async fn a_deputy_hears_of_what_reaches_them_by_their_code(b: Backend) {
     let sent = to(c["id"].as_i64().unwrap()).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].1.starts_with("station:"), "{sent:?}");
+}
+
+/// A unit asks for a later date; the station approves it without typing the date again.
+async fn an_extension_is_approved_for_the_date_asked(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
+    let id = c["id"].as_i64().unwrap();
+    let station = app.token("station.hm").await;
+    let unit = app.token("unit.jjzj").await;
+    act(&app, &station, id, json!({"action": "accept"})).await;
+    let jj = unit_id(&app, "JJ-ZJ").await;
+    act(
+        &app,
+        &station,
+        id,
+        json!({"action": "assign", "unit_id": jj}),
+    )
+    .await;
+    let (_, v) = act(&app, &unit, id, json!({"action": "acknowledge"})).await;
+    let due: time::Date = time::Date::parse(
+        v["reply_due_on"].as_str().unwrap(),
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap();
+    let asked = (due + time::Duration::days(7)).to_string();
+    let (s, v) = act(
+        &app,
+        &unit,
+        id,
+        json!({"action": "request_extension", "reason": "需协调多个部门", "due_on": asked}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = act(&app, &station, id, json!({"action": "approve_extension"})).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["state"], "handling");
+    assert_eq!(v["reply_due_on"], asked.as_str(), "{v}");
 }
 
 async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {

@@ -1038,7 +1038,9 @@ pub struct OpinionActionBody {
     /// Co-units (assign).
     #[serde(default)]
     pub co_unit_ids: Vec<i64>,
-    /// Deadline YYYY-MM-DD (assign, rehandle, request_extension); default from the SLA table.
+    /// Deadline YYYY-MM-DD: assign and rehandle (default from the deadline table),
+    /// request_extension (required: the date asked for), approve_extension (default: the date
+    /// the unit asked for).
     pub due_on: Option<String>,
     /// Reason (decline, return, extension, reject, close).
     pub reason: Option<String>,
