@@ -360,6 +360,33 @@ async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
     let (s, _) = track(&app, no, "5678").await;
     assert_eq!(s, 200);
 
+    // A request the server cannot read is answered with the JSON error body, in Chinese.
+    let r = app
+        .client()
+        .get(app.url(&format!("/api/v1/opinions/track?tracking_no={no}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "bad_request", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("请求参数有误"),
+        "{v}"
+    );
+    let r = app
+        .client()
+        .delete(app.url("/api/v1/opinions/track"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "method_not_allowed", "{v}");
+
     // Four digits are ten thousand guesses: five wrong ones in an hour lock the number, from
     // any address, for tracking and for rating alike — right digits included.
     for _ in 0..5 {

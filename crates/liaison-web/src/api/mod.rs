@@ -109,6 +109,46 @@ pub fn router() -> Router<AppState> {
         .route("/notifications", get(notifications::list))
         .route("/openapi.json", get(openapi_json))
         .fallback(api_not_found)
+        .layer(axum::middleware::map_response(json_errors))
+}
+
+/// Every error under `/api/v1` is the JSON error body, in Chinese: axum's own refusals (a query
+/// parameter that does not parse, a wrong path parameter, a method the path does not take) come
+/// as plain English text otherwise.
+async fn json_errors(resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let detail = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "该地址不支持此请求方法，请查阅接口文档（/api/v1/openapi.json）".to_owned(),
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "记录不存在".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "请求内容过大（不超过20MB）".to_owned()),
+        s if s.is_server_error() => ("internal", "系统内部错误，已记录，请稍后重试".to_owned()),
+        _ => (
+            "bad_request",
+            if detail.is_empty() {
+                "请求有误，请查阅接口文档（/api/v1/openapi.json）".to_owned()
+            } else {
+                format!("请求参数有误：{detail}")
+            },
+        ),
+    };
+    crate::error::ApiError::new(status, code, message).into_response()
 }
 
 async fn api_not_found() -> crate::error::ApiError {
