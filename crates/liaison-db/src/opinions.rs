@@ -621,7 +621,9 @@ pub async fn track_with_record(
         let record = tracking_record(db, o.id).await?;
         return Ok(Some((o, record)));
     }
-    let tracking_no = tracking_no.trim();
+    // Typed by citizens: `lz…` is the same number.
+    let upper = tracking_no.trim().to_uppercase();
+    let tracking_no = upper.as_str();
     let (columns, from) = SELECT_WITHOUT_BODY
         .split_once(" FROM ")
         .expect("SELECT_WITHOUT_BODY has a FROM");
@@ -1638,6 +1640,17 @@ async fn check_input(
     input: &ActionInput,
 ) -> Result<(), ActError> {
     match action {
+        OpinionAction::Accept => {
+            use liaison_core::sla::form::CATEGORIES;
+            if let Some(c) = input.category.as_deref().filter(|c| !c.is_empty())
+                && !CATEGORIES.contains(&c)
+            {
+                return Err(ActError::Invalid(format!(
+                    "类别“{c}”无效，须为以下之一：{}",
+                    CATEGORIES.join("、")
+                )));
+            }
+        }
         OpinionAction::Assign => {
             let Some(unit) = input.unit_id else {
                 return Err(ActError::Invalid("请选择主办单位（unit_id）".into()));
@@ -2828,7 +2841,8 @@ pub async fn track(
     last4: &str,
 ) -> DbResult<Option<Opinion>> {
     let mut s = Sql::new(SELECT_WITHOUT_BODY.as_str());
-    s.push(" AND o.tracking_no = ").bind(tracking_no.trim());
+    s.push(" AND o.tracking_no = ")
+        .bind(tracking_no.trim().to_uppercase());
     let Some(o) = s.fetch_optional::<Opinion>(db).await? else {
         return Ok(None);
     };

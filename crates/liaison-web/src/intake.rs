@@ -120,7 +120,8 @@ pub async fn submit(
                 String::new()
             }),
     };
-    if !input.anonymous && name.is_empty() {
+    // Only when nothing was typed: a name that is too long has its own message already.
+    if !input.anonymous && input.name.trim().is_empty() {
         errs.push(FieldError::new(
             "name",
             "请填写姓名；不愿留名可勾选“匿名反映”",
@@ -216,7 +217,7 @@ pub async fn submit(
         let key = format!("phone:{}", state.keys.blind_index(&phone));
         if state.limits.phone_blocked(&key) {
             return Err(IntakeError::RateLimited(
-                "该手机号今天提交的意见已较多，请稍后再试，或直接联系联络站。".into(),
+                "该手机号近期提交的意见已较多，请一小时后再试，或直接联系联络站。".into(),
             ));
         }
     }

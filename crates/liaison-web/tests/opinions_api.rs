@@ -287,6 +287,14 @@ async fn intake_is_validated_with_chinese_messages(b: Backend) {
             .contains("最多3000个字")
     );
     let mut v = sample();
+    v["name"] = json!("名".repeat(31));
+    let e: Value = submit(&app, v, None).await.json().await.unwrap();
+    assert_eq!(
+        e["error"]["fields"].as_array().unwrap().len(),
+        1,
+        "one message for a name too long, not also 'fill in your name': {e}"
+    );
+    let mut v = sample();
     v["station_code"] = json!("NOPE");
     let e: Value = submit(&app, v, None).await.json().await.unwrap();
     assert!(
@@ -359,6 +367,8 @@ async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
     assert_eq!(v1, v2, "the same answer whether or not the number exists");
     let (s, _) = track(&app, no, "5678").await;
     assert_eq!(s, 200);
+    let (s, _) = track(&app, &no.to_lowercase(), "5678").await;
+    assert_eq!(s, 200, "a number typed in lower case is the same number");
 
     // A request the server cannot read is answered with the JSON error body, in Chinese.
     let r = app
@@ -919,6 +929,15 @@ async fn forbidden_transitions_are_refused_with_the_state(b: Backend) {
     assert_eq!(v["error"]["fields"][0]["field"], "reason", "{v}");
     let (s, v) = act(&app, &station, id, json!({"action": "fly"})).await;
     assert_eq!(s, 422, "{v}");
+    let (s, v) = act(
+        &app,
+        &station,
+        id,
+        json!({"action": "accept", "category": "environment"}),
+    )
+    .await;
+    assert_eq!(s, 422, "an unknown category: {v}");
+    assert_eq!(v["error"]["fields"][0]["field"], "category", "{v}");
     act(&app, &station, id, json!({"action": "accept"})).await;
     let (s, v) = act(&app, &station, id, json!({"action": "assign"})).await;
     assert_eq!(s, 422, "assign needs a unit: {v}");
@@ -1139,7 +1158,7 @@ mod pages {
             v["error"]["message"]
                 .as_str()
                 .unwrap()
-                .contains("该手机号今天提交的意见已较多"),
+                .contains("该手机号近期提交的意见已较多"),
             "{v}"
         );
         // Other phones, the same address: the address's limit of 30 a minute.

@@ -535,6 +535,7 @@ pub fn action_error_field(e: &ActError, action: OpinionAction) -> &'static str {
             _ => "",
         },
         ActError::Invalid(_) => match action {
+            OpinionAction::Accept => "category",
             OpinionAction::Assign => "unit_id",
             OpinionAction::Merge => "into_id",
             OpinionAction::Reply | OpinionAction::AnswerOnSpot => "content",
