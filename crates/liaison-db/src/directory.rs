@@ -108,12 +108,21 @@ pub async fn list_regions(
     db: &Db,
     scope: Option<&Scope>,
     level: Option<&str>,
+    q: Option<&str>,
     after_id: Option<i64>,
     limit: i64,
 ) -> DbResult<Page<RegionItem>> {
     let build = |s: &mut Sql| {
         if let Some(l) = level {
             s.push(" AND level = ").bind(l);
+        }
+        if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+            let l = like(q);
+            s.push(" AND (name LIKE ")
+                .bind(l.clone())
+                .push(" OR code LIKE ")
+                .bind(l)
+                .push(")");
         }
         if let Some(sc) = scope {
             s.scope_filter(
@@ -321,6 +330,8 @@ pub struct DeputyItem {
     pub occupation: String,
     /// Region id.
     pub region_id: i64,
+    /// Region code.
+    pub region_code: String,
     /// Region name.
     pub region_name: String,
     /// Resident station id.
@@ -359,7 +370,7 @@ pub fn short_level(l: CongressLevel) -> &'static str {
 }
 
 const DEPUTY: &str = "SELECT d.id, d.code, d.name, d.gender, d.party, d.occupation, d.region_id, \
-    r.name AS region_name, d.station_id, s.code AS station_code, s.name AS station_name, \
+    r.code AS region_code, r.name AS region_name, d.station_id, s.code AS station_code, s.name AS station_name, \
     d.public_profile FROM deputy d JOIN region r ON r.id = d.region_id \
     LEFT JOIN station s ON s.id = d.station_id WHERE d.active = TRUE";
 
@@ -519,20 +530,24 @@ pub struct UnitItem {
     pub kind: String,
     /// Region id.
     pub region_id: i64,
+    /// Region code.
+    pub region_code: String,
     /// Region name.
     pub region_name: String,
     /// Public phone.
     pub phone: String,
 }
 
-const UNIT: &str = "SELECT u.id, u.code, u.name, u.kind, u.region_id, r.name AS region_name, \
-    u.phone FROM handling_unit u JOIN region r ON r.id = u.region_id WHERE u.active = TRUE";
+const UNIT: &str = "SELECT u.id, u.code, u.name, u.kind, u.region_id, r.code AS region_code, \
+    r.name AS region_name, u.phone FROM handling_unit u JOIN region r ON r.id = u.region_id WHERE u.active = TRUE";
 
 /// Filters for unit lists.
 #[derive(Debug, Clone, Default)]
 pub struct UnitFilter {
     /// Name or code contains this.
     pub q: Option<String>,
+    /// Only units of this region's subtree (its materialised path).
+    pub region_path: Option<String>,
     /// Kind code.
     pub kind: Option<String>,
     /// Keyset cursor.
@@ -542,6 +557,9 @@ pub struct UnitFilter {
 }
 
 fn unit_where(s: &mut Sql, scope: &Scope, f: &UnitFilter) {
+    if let Some(p) = &f.region_path {
+        s.push(" AND r.path LIKE ").bind(format!("{p}%"));
+    }
     if let Some(k) = &f.kind {
         s.push(" AND u.kind = ").bind(k.clone());
     }

@@ -78,8 +78,18 @@ pub async fn list_regions(
     _user: MaybeApiUser,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<ListPage<RegionDto>>> {
-    let page =
-        directory::list_regions(&state.db, None, p.kind.as_deref(), p.after()?, p.limit()).await?;
+    let within = region_path(&state, p.region.as_deref())
+        .await?
+        .map(liaison_core::scope::Scope::RegionSubtree);
+    let page = directory::list_regions(
+        &state.db,
+        within.as_ref(),
+        p.kind.as_deref(),
+        p.q.as_deref(),
+        p.after()?,
+        p.limit(),
+    )
+    .await?;
     Ok(Json(ListPage {
         items: page
             .items
@@ -270,7 +280,7 @@ pub async fn list_deputies(
                 occupation: d.occupation,
                 region: RegionRef {
                     id: d.region_id,
-                    code: String::new(),
+                    code: d.region_code,
                     name: d.region_name,
                 },
                 station_code: d.station_code,
@@ -324,6 +334,7 @@ pub async fn list_units(
         &user.auth.scope(),
         &UnitFilter {
             q: p.q.clone(),
+            region_path: region_path(&state, p.region.as_deref()).await?,
             kind: p.kind.clone().filter(|k| !k.is_empty()),
             after_id: p.after()?,
             limit: p.limit(),
@@ -341,7 +352,7 @@ pub async fn list_units(
                 kind: u.kind,
                 region: RegionRef {
                     id: u.region_id,
-                    code: String::new(),
+                    code: u.region_code,
                     name: u.region_name,
                 },
                 phone: u.phone,

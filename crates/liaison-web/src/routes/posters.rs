@@ -379,7 +379,7 @@ async fn batch_form(State(state): State<AppState>, staff: Staff) -> PageResult {
     let regions = if station_only {
         Vec::new()
     } else {
-        directory::list_regions(&state.db, Some(&scope), None, None, 2000)
+        directory::list_regions(&state.db, Some(&scope), None, None, None, 2000)
             .await?
             .items
             .into_iter()

@@ -676,6 +676,40 @@ async fn api_token_and_list_shape(b: Backend) {
     for key in ["id", "code", "name"] {
         assert!(!v["items"][0][key].is_null());
     }
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| !u["region"]["code"].as_str().unwrap().is_empty()),
+        "every unit names its region's code: {v}"
+    );
+    // The filters the list documents narrow it.
+    let get = |path: &'static str| {
+        let (c, app, token) = (&c, &app, &token);
+        async move {
+            c.get(app.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let v = get("/api/v1/handling-units?region=331002001").await;
+    let codes: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["JJ-HM-GOV"], "{v}");
+    let v = get("/api/v1/regions?q=黄岩").await;
+    assert_eq!(v["total"], 1, "{v}");
+    let v = get("/api/v1/regions?region=331002").await;
+    assert_eq!(v["total"], 4, "椒江 and what lies under it: {v}");
 }
 
 async fn api_errors_have_stable_codes(b: Backend) {
