@@ -214,8 +214,9 @@ impl From<DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
+        let status = self.status;
+        let mut resp = (
+            status,
             Json(ErrorBody {
                 error: ErrorDetail {
                     code: self.code.to_owned(),
@@ -224,7 +225,16 @@ impl IntoResponse for ApiError {
                 },
             }),
         )
-            .into_response()
+            .into_response();
+        // The per-address limits are per minute; the wrong-guess lock lasts an hour, and its
+        // message says so.
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+        }
+        resp
     }
 }
 

@@ -1173,6 +1173,7 @@ mod pages {
             }
         };
         assert_eq!(last.status(), 429);
+        assert_eq!(last.headers()["retry-after"], "60");
         assert_eq!(n, 31, "the 31st request of the minute is refused");
         let v: Value = last.json().await.unwrap();
         assert!(

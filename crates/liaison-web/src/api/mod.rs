@@ -191,7 +191,7 @@ impl Modify for BearerAuth {
     info(
         title = "Liaison 人大代表联络站 API",
         version = "1",
-        description = "联络站平台的数据接口：组织机构（行政区划、联络站、代表、承办单位）。列表统一返回 {items, total, next}，分页以 after=next 继续。"
+        description = "联络站平台的数据接口：组织机构（行政区划、联络站、代表、承办单位）、群众意见（提交、查询评价、办理动作）、闭会建议、履职档案、主题活动、督政议事与云问政、站内通知。列表统一返回 {items, total, next}，分页以 after=next 继续；错误统一返回 {error: {code, message, fields}}，过于频繁时为 429 并带 Retry-After。群众意见的 Open311（GeoReport v2）接口见 /open311/discovery.json。"
     ),
     paths(
         auth::create_token,

@@ -628,13 +628,14 @@ pub async fn filter_from(state: &AppState, p: &ListParams) -> Result<OpinionFilt
     };
     if let Some(s) = p.state.as_deref().filter(|s| !s.is_empty()) {
         for code in s.split(',') {
-            if OpinionState::parse(code.trim()).is_none() {
+            // A code or its Chinese label; the filter compares codes.
+            let Some(state) = OpinionState::parse(code.trim()) else {
                 return Err(ApiError::validation(vec![FieldError::new(
                     "state",
                     format!("未知状态“{code}”"),
                 )]));
-            }
-            f.states.push(code.trim().to_owned());
+            };
+            f.states.push(state.code().to_owned());
         }
     }
     if let Some(code) = p.station.as_deref().filter(|s| !s.is_empty()) {
