@@ -210,6 +210,24 @@ pub async fn submit(
             (None, None)
         }
     };
+    // Both codes given: they must agree (a deputy's code reaches the deputy's station).
+    if let (Some(_), Some(sc), Some(station)) = (
+        deputy_id,
+        input
+            .station_code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty()),
+        station_id,
+    ) && directory::station_by_code(&state.db, sc)
+        .await?
+        .is_some_and(|s| s.id != station)
+    {
+        errs.push(FieldError::new(
+            "station_code",
+            "联络站码与代表码不一致：该代表进驻的是另一个联络站，请只填其中一个",
+        ));
+    }
     if !errs.is_empty() {
         return Err(IntakeError::Fields(errs));
     }

@@ -295,6 +295,14 @@ async fn intake_is_validated_with_chinese_messages(b: Backend) {
         "one message for a name too long, not also 'fill in your name': {e}"
     );
     let mut v = sample();
+    v["station_code"] = json!("HY-DC");
+    v["deputy_code"] = json!("JJ-D1");
+    let e: Value = submit(&app, v, None).await.json().await.unwrap();
+    assert_eq!(
+        e["error"]["fields"][0]["field"], "station_code",
+        "a station code that is not the deputy's: {e}"
+    );
+    let mut v = sample();
     v["station_code"] = json!("NOPE");
     let e: Value = submit(&app, v, None).await.json().await.unwrap();
     assert!(

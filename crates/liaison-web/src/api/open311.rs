@@ -618,7 +618,11 @@ async fn create_request(
             m.insert("service_request_id".into(), json!(c.tracking_no));
             m.insert(
                 "service_notice".into(),
-                json!("已受理。凭受理编号和手机号后四位可在联络站网站查询进度并评价。"),
+                json!(if anonymous {
+                    "已受理。未留手机号的反映无法查询进度和评价；办理情况可凭受理编号向联络站了解。"
+                } else {
+                    "已受理。凭受理编号和手机号后四位可在联络站网站查询进度并评价。"
+                }),
             );
             m.insert("account_id".into(), Value::Null);
             respond(
