@@ -439,14 +439,20 @@ async fn a_batch_of_submissions_is_one_commit_with_one_result_each(b: Backend) {
     .unwrap();
     let items = [
         submission(station.id, 1, Some("k-1")),
-        submission(station.id, 2, Some("k-0")), // retry of one already stored
+        submission(station.id, 0, Some("k-0")), // retry of one already stored
         submission(999_999, 3, None),           // unknown station
-        submission(station.id, 4, Some("k-1")), // the same key twice in the batch
+        submission(station.id, 1, Some("k-1")), // the same submission twice in the batch
         submission(station.id, 5, None),
+        submission(station.id, 6, Some("k-0")), // another submission with a used key
     ];
     let refs: Vec<(&Actor, &opinions::NewOpinion)> = items.iter().map(|n| (&actor, n)).collect();
     let results = opinions::create_batch(&t.db, &keys, &rules, &refs).await;
-    assert_eq!(results.len(), 5);
+    assert_eq!(results.len(), 6);
+    assert!(
+        matches!(results[5], Err(liaison_db::DbError::KeyReused)),
+        "a key is only a retry of the same submission: {:?}",
+        results[5]
+    );
     let r1 = results[0].as_ref().unwrap();
     assert!(!r1.replayed);
     let r2 = results[1].as_ref().unwrap();
