@@ -62,6 +62,15 @@ async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
     (status, r.json().await.unwrap())
 }
 
+/// An action or request was refused with `status` and a message that says `says`.
+fn assert_refused(s: u16, v: &Value, status: u16, says: &str) {
+    assert_eq!(s, status, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap_or("").contains(says),
+        "{says}: {v}"
+    );
+}
+
 /// `GET /api/v1/opinions/<id>` as the holder of `token` sees it.
 async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
     app.client()
@@ -412,14 +421,7 @@ async fn tracking_with_wrong_digits_reveals_nothing(b: Backend) {
         assert_eq!(s, 404);
     }
     let (s, v) = track(&app, no, "5678").await;
-    assert_eq!(s, 429, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("输错次数过多"),
-        "{v}"
-    );
+    assert_refused(s, &v, 429, "输错次数过多");
     let (s, _) = rate(&app, no, "satisfied").await;
     assert_eq!(s, 429);
     // Another number is not affected.
@@ -685,14 +687,7 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
         json!({"action": "assign", "unit_id": other_county}),
     )
     .await;
-    assert_eq!(s, 422, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("不在可交办的范围内"),
-        "{v}"
-    );
+    assert_refused(s, &v, 422, "不在可交办的范围内");
     let own_county = unit_id(&app, "JJ-ZJ").await;
     let (s, v) = act(
         &app,
@@ -750,14 +745,7 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
         json!({"action": "convert_to_suggestion", "deputy_id": hy_deputy}),
     )
     .await;
-    assert_eq!(s, 422, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("不是本联络站的代表"),
-        "{v}"
-    );
+    assert_refused(s, &v, 422, "不是本联络站的代表");
 }
 
 /// An answer on the spot needs no unit and no review: the citizen is told at once and rates
@@ -1117,14 +1105,7 @@ async fn merge_links_a_duplicate_to_its_master(b: Backend) {
         json!({"action": "merge", "into_id": e_id}),
     )
     .await;
-    assert_eq!(s, 422, "{v}");
-    assert!(
-        v["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("主件已办结"),
-        "{v}"
-    );
+    assert_refused(s, &v, 422, "主件已办结");
 }
 
 async fn script_in_fields_is_kept_as_text(b: Backend) {
