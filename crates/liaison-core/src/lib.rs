@@ -5,6 +5,7 @@ pub mod activity;
 pub mod dataset;
 pub mod duty;
 pub mod follow_up;
+pub mod opinion_stats;
 pub mod org;
 pub mod protect;
 pub mod role;

@@ -15,6 +15,7 @@ pub mod follow_ups;
 pub mod handling;
 pub mod notification_feed;
 pub mod notifications;
+pub mod opinion_stats;
 pub mod opinions;
 pub mod org;
 pub mod sessions;

@@ -2141,7 +2141,7 @@ pub fn list_scope(p: &Principal) -> Scope {
     }
 }
 
-fn scope_where(s: &mut Sql, scope: &Scope) {
+pub(crate) fn scope_where(s: &mut Sql, scope: &Scope) {
     match scope {
         Scope::Everything => {}
         Scope::RegionSubtree(path) => {
@@ -2453,7 +2453,7 @@ fn filter_where(s: &mut Sql, scope: &Scope, f: &OpinionFilter, today: Date) {
     }
 }
 
-fn start_of_day(d: Date) -> time::OffsetDateTime {
+pub(crate) fn start_of_day(d: Date) -> time::OffsetDateTime {
     d.with_hms(0, 0, 0)
         .expect("midnight")
         .assume_offset(time::macros::offset!(+8))

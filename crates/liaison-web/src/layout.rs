@@ -94,6 +94,14 @@ pub fn nav_for(role: Role) -> Vec<NavItem> {
             key: "opinions",
         });
     }
+    // 民意办理统计 (reference §4.1): congress staff for their place, units for their own items.
+    if crate::api::opinion_stats::STATS_ROLES.contains(&role) {
+        v.push(NavItem {
+            href: "/work/opinions/stats",
+            label: "民意办理统计",
+            key: "opinion_stats",
+        });
+    }
     // 闭会建议 and 履职档案 (issue 4). Station staff keep no suggestion registry.
     if matches!(
         role,

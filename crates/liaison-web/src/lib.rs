@@ -180,6 +180,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(routes::workbench::router())
         .merge(routes::org::router())
         .merge(routes::opinions_work::router())
+        .merge(routes::opinion_stats::router())
         .merge(routes::opinions_public::router())
         .merge(routes::settings::router())
         .merge(routes::admin::router())

@@ -9,6 +9,7 @@ pub mod activities;
 pub mod auth;
 pub mod deliberations;
 pub mod open311;
+pub mod opinion_stats;
 pub mod opinions;
 pub mod org;
 // 年度活动计划 and 云问政 (issue 4).
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/opinions/track", get(opinions::track))
         .route("/opinions/hot-topics", get(opinions::hot_topics))
+        .route("/opinions/stats", get(opinion_stats::stats))
         .route("/opinions/track/rating", post(opinions::rate))
         .route("/opinions/track/follow_up", post(opinions::follow_up))
         .route("/opinions/{id}", get(opinions::show))
@@ -208,6 +210,7 @@ impl Modify for BearerAuth {
         opinions::act,
         opinions::answer_follow_up,
         opinions::hot_topics,
+        opinion_stats::stats,
         // 闭会建议 and 履职档案 (issue 4).
         suggestions::list,
         suggestions::create,

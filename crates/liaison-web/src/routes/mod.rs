@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth_pages;
 pub mod data;
 pub mod deliberations;
+pub mod opinion_stats;
 pub mod opinions_public;
 pub mod opinions_work;
 pub mod org;

@@ -86,16 +86,7 @@ const ACCEPT_ROLES: &[Role] = &[
 const ENTRY_CHANNELS: &[&str] = &["walk_in", "reception", "phone", "paper", "grid", "deputy"];
 
 /// Level-one categories of the classifier, plus 其他 for what fits none.
-pub const CATEGORIES: &[&str] = &[
-    "城乡建设",
-    "劳动和社会保障",
-    "教育文体",
-    "商贸旅游",
-    "环境保护",
-    "卫生计生",
-    "交通运输",
-    "其他",
-];
+pub use liaison_core::sla::form::CATEGORIES;
 
 /// Most rows in one ledger file.
 const LEDGER_CAP: usize = 50_000;
@@ -401,18 +392,7 @@ fn tab_filters(
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-/// `YYYY-MM-DD HH:MM` in China Standard Time.
-fn local_time(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::macros::offset!(+8));
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
-}
+use crate::routes::suggestions::local_time;
 
 /// An RFC 3339 time from the API structures, as [`local_time`].
 fn local_rfc3339(s: &str) -> String {
@@ -505,7 +485,7 @@ fn row(o: &OpinionSummary, today: time::Date, cal: &Calendar) -> Row {
 }
 
 /// An API error of the shared opinion functions as a page error.
-fn page_error(e: ApiError) -> PageError {
+pub(crate) fn page_error(e: ApiError) -> PageError {
     match e.status {
         StatusCode::NOT_FOUND => PageError::NotFound,
         StatusCode::FORBIDDEN => PageError::Forbidden(e.message),
@@ -543,7 +523,10 @@ fn may_reveal(p: &Principal, l: &Loaded) -> bool {
 }
 
 /// Stations in the user's scope, for selects (code, name).
-async fn scoped_stations(state: &AppState, scope: &Scope) -> PageResult<Vec<(String, String)>> {
+pub(crate) async fn scoped_stations(
+    state: &AppState,
+    scope: &Scope,
+) -> PageResult<Vec<(String, String)>> {
     let page = directory::list_stations(
         &state.db,
         Some(scope),
@@ -1275,7 +1258,7 @@ struct DueField {
 }
 
 /// A choice of an action form: (value, label, chosen).
-type Choice = (String, String, bool);
+pub(crate) type Choice = (String, String, bool);
 
 /// One action form of the item page, with only the fields its action needs.
 #[derive(Debug, Clone)]
@@ -1348,7 +1331,10 @@ struct FormData {
     station_deputies: Vec<(i64, String)>,
 }
 
-fn choices<'a>(items: impl Iterator<Item = (&'a str, &'a str)>, chosen: &str) -> Vec<Choice> {
+pub(crate) fn choices<'a>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+    chosen: &str,
+) -> Vec<Choice> {
     items
         .map(|(v, l)| (v.to_owned(), l.to_owned(), v == chosen))
         .collect()

@@ -360,9 +360,12 @@ async fn pages_have_no_serious_accessibility_violations_at_pc_and_phone_sizes() 
             &item,
             // The notification feed, with the new item's notice unread (and the badge).
             "/work/notifications",
+            // 民意办理统计 with the new item in it.
+            "/work/opinions/stats",
         ];
-        // The rules settings are for city staff and system administrators only.
-        let city = ["/work/settings"];
+        // The rules settings are for city staff and system administrators only; the statistics
+        // by region are the city's view.
+        let city = ["/work/settings", "/work/opinions/stats?group=region"];
         let mut found = Vec::new();
         let mut signed_in = false;
         for (user, paths) in [
