@@ -38,6 +38,7 @@ backend_tests!(
     follow_ups_are_stored_once_answered_once_and_refused_on_closed_items,
     two_deadline_saves_at_once_each_record_what_the_other_left,
     statements_run_together_keep_their_values_and_fail_together,
+    one_statement_may_change_many_rows_inside_a_transaction,
 );
 
 #[test]
@@ -1161,4 +1162,45 @@ async fn statements_run_together_keep_their_values_and_fail_together(b: Backend)
         settings(&t.db).await,
         vec![pair("test.a", "一"), pair("test.b", "二")]
     );
+}
+
+/// A statement that changes tens of thousands of rows inside a transaction keeps its undo
+/// journal without failing (with SQLite's statement journal spilled at 8 MiB it failed with
+/// "database or disk is full"; `.cargo/config.toml`).
+async fn one_statement_may_change_many_rows_inside_a_transaction(b: Backend) {
+    use liaison_db::sql::Sql;
+    let Some((t, _keys)) = db(b).await else {
+        return;
+    };
+    // About 400 bytes a row: the update below changes some 4,000 pages, a 16 MiB journal.
+    let filler = "一段足够长的值，让四万行占满几千个数据页。".repeat(6);
+    let mut tx = t.db.begin().await.unwrap();
+    for chunk in 0..40 {
+        let mut s = Sql::new("INSERT INTO setting (key, value) VALUES ");
+        for i in 0..1000 {
+            let n = chunk * 1000 + i;
+            s.bind_row(
+                i == 0,
+                [
+                    format!("bulk.{n:06}").into(),
+                    format!("{n}：{}", filler).into(),
+                ],
+            );
+        }
+        s.execute_tx(&mut tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = t.db.begin().await.unwrap();
+    let changed =
+        Sql::new("UPDATE setting SET value = value || '（已改）' WHERE key LIKE 'bulk.%'")
+            .execute_tx(&mut tx)
+            .await
+            .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+    assert_eq!(changed, 40_000);
+    tx.commit().await.unwrap();
+    let n = Sql::new("SELECT COUNT(*) FROM setting WHERE value LIKE '%（已改）'")
+        .fetch_count(&t.db)
+        .await
+        .unwrap();
+    assert_eq!(n, 40_000);
 }
