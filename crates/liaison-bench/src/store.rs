@@ -442,6 +442,22 @@ impl Bulk {
         }
         self.run_script(&script).await?;
         std::fs::remove_file(&saved)?;
+        // The milestones the statistics read (migration 0020), from the events just written;
+        // after the indexes, which its lookups by item need.
+        let started = std::time::Instant::now();
+        let backend = match &self {
+            Bulk::Postgres(_) => liaison_db::Backend::Postgres,
+            Bulk::Sqlite(_) => liaison_db::Backend::Sqlite,
+        };
+        let backfill = sqlx::AssertSqlSafe(liaison_db::opinion_stats::backfill_sql(backend));
+        match &mut self {
+            Bulk::Postgres(c) => sqlx::raw_sql(backfill).execute(&mut *c).await.map(|_| ())?,
+            Bulk::Sqlite(c) => sqlx::raw_sql(backfill).execute(&mut *c).await.map(|_| ())?,
+        }
+        println!(
+            "milestones filled from the events ({:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
         match &mut self {
             Bulk::Postgres(c) => {
                 // COPY wrote explicit ids: move the identity past them.

@@ -1,7 +1,7 @@
-//! 民意办理统计: reads what happened to each opinion received in a period — its row and the
-//! dates of its timeline events, one row per item — and hands the facts to
+//! 民意办理统计: reads what happened to each opinion received in a period — its row with the
+//! dates of its milestones, one row per item — and hands the facts to
 //! `liaison_core::opinion_stats`, which does the arithmetic. Grouped by the next level of
-//! regions below the viewer, by station, by the unit that led the item last, or by category.
+//! regions below the viewer, by station, by the unit leading the item, or by category.
 
 use crate::db::Db;
 use crate::error::DbResult;
@@ -23,7 +23,8 @@ pub enum Grouping {
     Region,
     /// By station (rooms and points count for their own).
     Station,
-    /// By the unit that led the item last; items never assigned are left out.
+    /// By the unit leading the item (the last one, once it is closed); items not with a unit —
+    /// never assigned, or returned and not yet assigned again — are left out.
     Unit,
     /// By category.
     Category,
@@ -87,7 +88,7 @@ pub struct StatsFilter {
     pub station_id: Option<i64>,
     /// Only this category.
     pub category: Option<String>,
-    /// Only items this unit led last (a unit's own report).
+    /// Only items this unit leads or led last (a unit's own report).
     pub lead_unit_id: Option<i64>,
 }
 
@@ -108,53 +109,53 @@ struct FactRow {
     anonymous: bool,
     region_path: String,
     station_id: i64,
-    station_name: String,
     reply_due_on: Option<Date>,
     closed_at: Option<OffsetDateTime>,
     extensions_used: i64,
     rehandle_rounds: i64,
     last_rating: Option<String>,
     last_grade: Option<String>,
-    supervised: bool,
-    lead_unit_id: Option<i64>,
-    accepts: i64,
-    on_spot: i64,
-    merges: i64,
+    accepted_at: Option<OffsetDateTime>,
+    answered_on_spot_at: Option<OffsetDateTime>,
+    first_assigned_at: Option<OffsetDateTime>,
+    first_acknowledged_at: Option<OffsetDateTime>,
+    first_contacted_at: Option<OffsetDateTime>,
+    last_replied_at: Option<OffsetDateTime>,
+    supervised_at: Option<OffsetDateTime>,
     return_requests: i64,
     returns_rejected: i64,
-    first_assign: Option<OffsetDateTime>,
-    first_ack: Option<OffsetDateTime>,
-    first_contact: Option<OffsetDateTime>,
-    last_reply: Option<OffsetDateTime>,
+    lead_unit_id: Option<i64>,
     next_same: Option<OffsetDateTime>,
 }
 
-/// One statement: the item's row, its last lead unit, whether it was ever supervised, the
-/// next item of the same submitter and category after it closed, and the events that matter,
-/// folded per item. Only the events named here are joined.
+/// One statement, one row per item: its row with its milestones (migration 0019) and lead unit
+/// and, once closed, the next item of the same submitter and category. No join: PostgreSQL
+/// plans a prepared statement for any period once it has run five times, and with a join to
+/// the stations that generic plan looped over every station for every item (15 s for a city's
+/// year instead of 3; docs/benchmarks.md, fifteenth pass). Names come by their own queries.
 const SELECT: &str = "SELECT o.state, o.category, o.urgency, o.anonymous, o.region_path, \
-    o.station_id, s.name AS station_name, o.reply_due_on, o.closed_at, o.extensions_used, \
-    o.rehandle_rounds, o.last_rating, o.last_grade, \
-    EXISTS (SELECT 1 FROM supervision_case sc WHERE sc.opinion_id = o.id) AS supervised, \
-    (SELECT ou.unit_id FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.is_lead \
-     ORDER BY ou.id DESC LIMIT 1) AS lead_unit_id, \
-    COALESCE(SUM(CASE WHEN e.action = 'accept' THEN 1 ELSE 0 END), 0) AS accepts, \
-    COALESCE(SUM(CASE WHEN e.action = 'answer_on_spot' THEN 1 ELSE 0 END), 0) AS on_spot, \
-    COALESCE(SUM(CASE WHEN e.action = 'merge' THEN 1 ELSE 0 END), 0) AS merges, \
-    COALESCE(SUM(CASE WHEN e.action = 'request_return' THEN 1 ELSE 0 END), 0) AS return_requests, \
-    COALESCE(SUM(CASE WHEN e.action = 'reject_return' THEN 1 ELSE 0 END), 0) AS returns_rejected, \
-    MIN(CASE WHEN e.action = 'assign' THEN e.at END) AS first_assign, \
-    MIN(CASE WHEN e.action = 'acknowledge' THEN e.at END) AS first_ack, \
-    MIN(CASE WHEN e.action = 'contact_submitter' THEN e.at END) AS first_contact, \
-    MAX(CASE WHEN e.action = 'reply' THEN e.at END) AS last_reply, \
+    o.station_id, o.reply_due_on, o.closed_at, o.extensions_used, \
+    o.rehandle_rounds, o.last_rating, o.last_grade, o.accepted_at, o.answered_on_spot_at, \
+    o.first_assigned_at, o.first_acknowledged_at, o.first_contacted_at, o.last_replied_at, \
+    o.supervised_at, o.return_requests, o.returns_rejected, \
+    o.lead_unit_id, \
     CASE WHEN o.closed_at IS NOT NULL AND o.submitter_phone_idx <> '' THEN \
       (SELECT MIN(r.created_at) FROM opinion r WHERE r.submitter_phone_idx = o.submitter_phone_idx \
        AND r.category = o.category AND r.id <> o.id AND r.created_at > o.closed_at) END AS next_same \
-    FROM opinion o JOIN station s ON s.id = o.station_id \
-    LEFT JOIN opinion_event e ON e.opinion_id = o.id AND e.action IN \
-    ('accept','answer_on_spot','merge','request_return','reject_return','assign','acknowledge',\
-    'contact_submitter','reply') \
-    WHERE o.created_at >= ";
+    FROM opinion o WHERE o.created_at >= ";
+
+/// The statement that fills the milestone columns of every item from its timeline: migration
+/// 0020, which the bench generator runs again after writing rows and events directly.
+pub fn backfill_sql(backend: crate::Backend) -> &'static str {
+    match backend {
+        crate::Backend::Sqlite => {
+            include_str!("../migrations/sqlite/0020_opinion_milestones_backfill.sql")
+        }
+        crate::Backend::Postgres => {
+            include_str!("../migrations/postgres/0020_opinion_milestones_backfill.sql")
+        }
+    }
+}
 
 /// A moment as a day in China.
 fn china_day(t: OffsetDateTime) -> Date {
@@ -178,20 +179,20 @@ impl FactRow {
             urgent: self.urgency == "urgent",
             anonymous: self.anonymous,
             // Answering on the spot takes the item in as well, with or without 受理 first.
-            accepted: self.accepts > 0 || self.on_spot > 0,
-            answered_on_spot: self.on_spot > 0,
-            merged: self.merges > 0 || state == OpinionState::Merged,
-            assigned_on: self.first_assign.map(china_day),
-            acknowledged_on: self.first_ack.map(china_day),
-            first_contact_on: self.first_contact.map(china_day),
-            replied_on: self.last_reply.map(china_day),
+            accepted: self.accepted_at.is_some() || self.answered_on_spot_at.is_some(),
+            answered_on_spot: self.answered_on_spot_at.is_some(),
+            merged: state == OpinionState::Merged,
+            assigned_on: self.first_assigned_at.map(china_day),
+            acknowledged_on: self.first_acknowledged_at.map(china_day),
+            first_contact_on: self.first_contacted_at.map(china_day),
+            replied_on: self.last_replied_at.map(china_day),
             reply_due_on: self.reply_due_on,
             closed_on,
             return_requests: self.return_requests.max(0) as u32,
             returns_rejected: self.returns_rejected.max(0) as u32,
             extensions: self.extensions_used.max(0) as u32,
             rehandle_rounds: self.rehandle_rounds.max(0) as u32,
-            supervised: self.supervised || state == OpinionState::Supervised,
+            supervised: self.supervised_at.is_some() || state == OpinionState::Supervised,
             rating: self.last_rating.as_deref().and_then(Satisfaction::parse),
             grade: self.last_grade.as_deref().and_then(ResolutionGrade::parse),
             repeated,
@@ -219,15 +220,8 @@ async fn fact_rows(db: &Db, scope: &Scope, f: &StatsFilter) -> DbResult<Vec<Fact
         s.push(" AND o.category = ").bind(c.clone());
     }
     if let Some(u) = f.lead_unit_id {
-        s.push(
-            " AND (SELECT ou.unit_id FROM opinion_unit ou WHERE ou.opinion_id = o.id AND ou.is_lead \
-             ORDER BY ou.id DESC LIMIT 1) = ",
-        )
-        .bind(u);
+        s.push(" AND o.lead_unit_id = ").bind(u);
     }
-    // Grouped by the item's key alone: PostgreSQL accepts the row's other columns since `id`
-    // is the key, and the station's name through its own key.
-    s.push(" GROUP BY o.id, s.id");
     s.fetch_all(db).await
 }
 
@@ -256,15 +250,13 @@ pub async fn report(
         .collect();
     let names: HashMap<String, String> = match grouping {
         Grouping::Region => region_names(db, base).await?,
-        Grouping::Station => rows
-            .iter()
-            .map(|r| (r.station_id.to_string(), r.station_name.clone()))
-            .collect(),
+        Grouping::Station => {
+            let ids = distinct(rows.iter().map(|r| r.station_id));
+            names_of(db, "SELECT id, name FROM station WHERE id IN ", &ids).await?
+        }
         Grouping::Unit => {
-            let mut ids: Vec<i64> = rows.iter().filter_map(|r| r.lead_unit_id).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            unit_names(db, &ids).await?
+            let ids = distinct(rows.iter().filter_map(|r| r.lead_unit_id));
+            names_of(db, "SELECT id, name FROM handling_unit WHERE id IN ", &ids).await?
         }
         Grouping::Category => HashMap::new(),
     };
@@ -313,17 +305,24 @@ async fn region_names(db: &Db, base: &str) -> DbResult<HashMap<String, String>> 
     Ok(rows.into_iter().collect())
 }
 
-async fn unit_names(db: &Db, ids: &[i64]) -> DbResult<HashMap<String, String>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+fn distinct(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut v: Vec<i64> = ids.collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// Names by id from `select` (`SELECT id, name FROM … WHERE id IN `), keyed by the id as text.
+async fn names_of(db: &Db, select: &'static str, ids: &[i64]) -> DbResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    // Bounded lists: SQLite takes at most 32,766 values in one statement.
+    for chunk in ids.chunks(5_000) {
+        let mut s = Sql::new(select);
+        s.bind_list(chunk.iter().copied());
+        let rows: Vec<(i64, String)> = s.fetch_all(db).await?;
+        out.extend(rows.into_iter().map(|(id, n)| (id.to_string(), n)));
     }
-    let mut s = Sql::new("SELECT id, name FROM handling_unit WHERE id IN ");
-    s.bind_list(ids.iter().copied());
-    let rows: Vec<(i64, String)> = s.fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, n)| (id.to_string(), n))
-        .collect())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -1875,6 +1875,7 @@ async fn apply_decision(
             .bind(o.id).execute(t).await.map(|_| ()))?;
     }
     apply_effects(tx, o, &decision.effects, input, decision.to.clock()).await?;
+    record_milestone(tx, o.id, action, at).await?;
     if decision.to.clock() == Some(DueKind::Reply) {
         on_tx!(tx, t => sqlx::query(
             "UPDATE opinion SET due_kind = 'reply', due_on = reply_due_on WHERE id = $1 AND due_on IS NULL")
@@ -1958,6 +1959,47 @@ async fn apply_decision(
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Keeps the item's milestones on its row (migration 0019), for 民意办理统计: the first time it
+/// was accepted, answered on the spot, assigned, acknowledged and the submitter called, its
+/// latest reply, and how many return requests it had and how many were refused.
+async fn record_milestone(
+    tx: &mut Tx,
+    id: i64,
+    action: OpinionAction,
+    at: time::OffsetDateTime,
+) -> DbResult<()> {
+    use OpinionAction as A;
+    // Dates: set once (the first) or every time (the latest reply).
+    let dated = match action {
+        A::Accept => "UPDATE opinion SET accepted_at = COALESCE(accepted_at, $1) WHERE id = $2",
+        A::AnswerOnSpot => {
+            "UPDATE opinion SET answered_on_spot_at = COALESCE(answered_on_spot_at, $1) WHERE id = $2"
+        }
+        A::Assign => {
+            "UPDATE opinion SET first_assigned_at = COALESCE(first_assigned_at, $1) WHERE id = $2"
+        }
+        A::Acknowledge => {
+            "UPDATE opinion SET first_acknowledged_at = COALESCE(first_acknowledged_at, $1) WHERE id = $2"
+        }
+        A::ContactSubmitter => {
+            "UPDATE opinion SET first_contacted_at = COALESCE(first_contacted_at, $1) WHERE id = $2"
+        }
+        A::Reply => "UPDATE opinion SET last_replied_at = $1 WHERE id = $2",
+        A::RequestReturn | A::RejectReturn => {
+            let sql = if action == A::RequestReturn {
+                "UPDATE opinion SET return_requests = return_requests + 1 WHERE id = $1"
+            } else {
+                "UPDATE opinion SET returns_rejected = returns_rejected + 1 WHERE id = $1"
+            };
+            on_tx!(tx, t => sqlx::query(sql).bind(id).execute(t).await.map(|_| ()))?;
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    on_tx!(tx, t => sqlx::query(dated).bind(at).bind(id).execute(t).await.map(|_| ()))?;
     Ok(())
 }
 
@@ -2102,6 +2144,9 @@ async fn apply_effects(
                     "INSERT INTO supervision_case (opinion_id, opened_at, due_on, reason) VALUES ($1,$2,$3,$4)")
                     .bind(o.id).bind(at).bind(*due_on).bind(input.reason.as_deref().unwrap_or("逾期或多次重办仍未解决"))
                     .execute(t).await.map(|_| ()))?;
+                on_tx!(tx, t => sqlx::query(
+                    "UPDATE opinion SET supervised_at = COALESCE(supervised_at, $1) WHERE id = $2")
+                    .bind(at).bind(o.id).execute(t).await.map(|_| ()))?;
             }
             Effect::RecordRating { rating } => {
                 on_tx!(tx, t => sqlx::query("UPDATE opinion SET last_rating = $1 WHERE id = $2")

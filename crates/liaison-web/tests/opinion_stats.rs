@@ -14,6 +14,7 @@ backend_tests!(
     each_viewer_counts_only_their_own_items,
     bad_parameters_are_refused_with_the_field_and_what_to_send,
     the_page_and_its_excel_file_show_the_same_report,
+    milestones_filled_from_the_timeline_give_the_same_report,
 );
 
 async fn submit(app: &TestApp, body: Value) -> (i64, String) {
@@ -467,4 +468,41 @@ async fn the_page_and_its_excel_file_show_the_same_report(b: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
+}
+
+/// Migration 0020 fills the milestones of items that existed before 0019 from their timelines:
+/// erased and filled again that way, they give the report the live transitions gave.
+async fn milestones_filled_from_the_timeline_give_the_same_report(b: Backend) {
+    let Some(app) = TestApp::spawn(b).await else {
+        return;
+    };
+    walk_four_items(&app).await;
+    let county = app.token("county.jj").await;
+    let (s, live) = stats(&app, &county, "group=station").await;
+    assert_eq!(s, 200, "{live}");
+    assert_eq!(live["total"]["counts"]["assigned"], 1, "{live}");
+    let erase = "UPDATE opinion SET accepted_at = NULL, answered_on_spot_at = NULL, \
+        first_assigned_at = NULL, first_acknowledged_at = NULL, first_contacted_at = NULL, \
+        last_replied_at = NULL, supervised_at = NULL, return_requests = 0, returns_rejected = 0";
+    let backfill = liaison_db::opinion_stats::backfill_sql(b);
+    match &app.db {
+        liaison_db::Db::Sqlite(p) => {
+            sqlx::raw_sql(erase).execute(p).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(backfill))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+        liaison_db::Db::Postgres(p) => {
+            sqlx::raw_sql(erase).execute(p).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(backfill))
+                .execute(p)
+                .await
+                .unwrap();
+        }
+    }
+    let (s, filled) = stats(&app, &county, "group=station").await;
+    assert_eq!(s, 200, "{filled}");
+    assert_eq!(filled["total"], live["total"]);
+    assert_eq!(filled["groups"], live["groups"]);
 }
