@@ -8,7 +8,7 @@
 //!
 //! Which items count: those *received* in the period (a cohort). A report for January therefore
 //! keeps changing while January's items are still being handled; the page says so. Each item
-//! counts once, for the unit that led it last.
+//! counts once, and by unit for the unit leading it now (a closed item: its last lead unit).
 
 use crate::sla::SlaTable;
 use crate::workdays::Calendar;

@@ -975,7 +975,7 @@ async fn questions_are_moderated_and_answered_within_the_window(b: Backend) {
         return;
     };
     let today = liaison_core::activity::china_date(OffsetDateTime::now_utc());
-    let unit_id = unit_id(&app, "JJ-ZJ").await;
+    let unit_id = app.unit_id("JJ-ZJ").await;
     // The station opens a window for the district housing bureau.
     let clerk = app.login("station.hm").await;
     let t = app.csrf(&clerk, "/work/questions").await;
@@ -1342,7 +1342,7 @@ async fn question_windows_over_the_api_are_moderated_and_answered(b: Backend) {
         return;
     };
     let today = liaison_core::activity::china_date(OffsetDateTime::now_utc());
-    let unit_id = unit_id(&app, "JJ-ZJ").await;
+    let unit_id = app.unit_id("JJ-ZJ").await;
     let station_id = liaison_db::directory::station_by_code(&app.db, "JJ-HM")
         .await
         .unwrap()
@@ -1725,24 +1725,4 @@ async fn a_citizen_promoted_from_the_waiting_list_gets_an_sms(b: Backend) {
         "{text}"
     );
     assert_eq!(deliver_due(&app.state, &senders).await, 0, "each SMS once");
-}
-
-/// The id of the handling unit with this code.
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    liaison_db::directory::list_units(
-        &app.db,
-        &liaison_core::scope::Scope::Everything,
-        &liaison_db::directory::UnitFilter {
-            q: Some(code.into()),
-            limit: 5,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .items
-    .into_iter()
-    .find(|u| u.code == code)
-    .expect("unit in the fixture")
-    .id
 }

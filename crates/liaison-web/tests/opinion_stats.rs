@@ -76,28 +76,6 @@ async fn rate(app: &TestApp, no: &str, phone: &str, rating: &str) {
     assert_eq!(r.status(), 200);
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    let token = app.token("admin").await;
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/handling-units?q={code}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == code)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn stats(app: &TestApp, token: &str, query: &str) -> (u16, Value) {
     let r = app
         .client()
@@ -122,7 +100,7 @@ fn kpi(row: &Value, code: &str) -> (u64, u64) {
 async fn walk_four_items(app: &TestApp) -> i64 {
     let station = app.token("station.hm").await;
     let unit = app.token("unit.jjzj").await;
-    let jj_zj = unit_id(app, "JJ-ZJ").await;
+    let jj_zj = app.unit_id("JJ-ZJ").await;
 
     let (a, a_no) = submit(app, item("小区门口路灯不亮", Some(PHONE_A))).await;
     act(app, &station, a, json!({"action": "accept"})).await;

@@ -84,28 +84,6 @@ async fn detail(app: &TestApp, token: &str, id: i64) -> Value {
         .unwrap()
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    let token = app.token("admin").await;
-    let v: Value = app
-        .client()
-        .get(app.url(&format!("/api/v1/handling-units?q={code}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == code)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn track(app: &TestApp, no: &str, last4: &str) -> (u16, Value) {
     let r = app
         .client()
@@ -176,7 +154,7 @@ async fn the_whole_loop_runs_through_the_api(b: Backend) {
 
     let station = app.token("station.hm").await;
     let unit = app.token("unit.jjzj").await;
-    let jj_zj = unit_id(&app, "JJ-ZJ").await;
+    let jj_zj = app.unit_id("JJ-ZJ").await;
 
     let (s, v) = act(&app, &station, id, json!({"action": "accept"})).await;
     assert_eq!(s, 200, "{v}");
@@ -440,8 +418,8 @@ async fn a_follow_up_is_asked_answered_published_and_refused_once_closed(b: Back
     let station = app.token("station.hm").await;
     let unit = app.token("unit.jjzj").await;
     let co = app.token("unit.hmgov").await;
-    let jj = unit_id(&app, "JJ-ZJ").await;
-    let hm_gov = unit_id(&app, "JJ-HM-GOV").await;
+    let jj = app.unit_id("JJ-ZJ").await;
+    let hm_gov = app.unit_id("JJ-HM-GOV").await;
     act(&app, &station, id, json!({"action": "accept"})).await;
     let (s, v) = act(
         &app,
@@ -647,7 +625,7 @@ async fn a_unit_cannot_act_on_an_item_not_assigned_to_it(b: Backend) {
     let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
     let id = c["id"].as_i64().unwrap();
     let station = app.token("station.hm").await;
-    let township = unit_id(&app, "JJ-HM-GOV").await;
+    let township = app.unit_id("JJ-HM-GOV").await;
     act(&app, &station, id, json!({"action": "accept"})).await;
     let (s, v) = act(
         &app,
@@ -679,7 +657,7 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
     let id = c["id"].as_i64().unwrap();
     let station = app.token("station.hm").await;
     act(&app, &station, id, json!({"action": "accept"})).await;
-    let other_county = unit_id(&app, "HY-ZJ").await;
+    let other_county = app.unit_id("HY-ZJ").await;
     let (s, v) = act(
         &app,
         &station,
@@ -688,7 +666,7 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
     )
     .await;
     assert_refused(s, &v, 422, "不在可交办的范围内");
-    let own_county = unit_id(&app, "JJ-ZJ").await;
+    let own_county = app.unit_id("JJ-ZJ").await;
     let (s, v) = act(
         &app,
         &station,
@@ -697,7 +675,7 @@ async fn an_item_goes_only_to_units_and_deputies_of_its_own_place(b: Backend) {
     )
     .await;
     assert_eq!(s, 422, "a co-unit of another county is refused too: {v}");
-    let city = unit_id(&app, "TZ-ZJ").await;
+    let city = app.unit_id("TZ-ZJ").await;
     let (s, v) = act(
         &app,
         &station,
@@ -802,7 +780,7 @@ async fn nothing_waits_for_the_station_without_a_deadline(b: Backend) {
         "{v}"
     );
     assert!(v["due_on"].is_string(), "{v}");
-    let jj = unit_id(&app, "JJ-ZJ").await;
+    let jj = app.unit_id("JJ-ZJ").await;
     act(
         &app,
         &station,
@@ -878,7 +856,7 @@ async fn an_extension_is_approved_for_the_date_asked(b: Backend) {
     let station = app.token("station.hm").await;
     let unit = app.token("unit.jjzj").await;
     act(&app, &station, id, json!({"action": "accept"})).await;
-    let jj = unit_id(&app, "JJ-ZJ").await;
+    let jj = app.unit_id("JJ-ZJ").await;
     act(
         &app,
         &station,
@@ -1312,7 +1290,7 @@ mod outbox {
         };
         let station = app.token("station.hm").await;
         let unit = app.token("unit.jjzj").await;
-        let jj = unit_id(&app, "JJ-ZJ").await;
+        let jj = app.unit_id("JJ-ZJ").await;
         let mut ids = Vec::new();
         for _ in 0..3 {
             let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
@@ -1436,7 +1414,7 @@ mod outbox {
         let id = c["id"].as_i64().unwrap();
         let station = app.token("station.hm").await;
         let unit = app.token("unit.jjzj").await;
-        let jj = unit_id(app, "JJ-ZJ").await;
+        let jj = app.unit_id("JJ-ZJ").await;
         act(app, &station, id, json!({"action": "accept"})).await;
         act(
             app,
@@ -1584,7 +1562,7 @@ mod outbox {
         let c: Value = submit(&app, sample(), None).await.json().await.unwrap();
         let id2 = c["id"].as_i64().unwrap();
         let station = app.token("station.hm").await;
-        let jj = unit_id(&app, "JJ-ZJ").await;
+        let jj = app.unit_id("JJ-ZJ").await;
         act(&app, &station, id2, json!({"action": "accept"})).await;
         act(
             &app,

@@ -104,25 +104,6 @@ async fn act(
         .unwrap()
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    liaison_db::directory::list_units(
-        &app.db,
-        &liaison_core::scope::Scope::Everything,
-        &liaison_db::directory::UnitFilter {
-            q: Some(code.into()),
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .items
-    .into_iter()
-    .find(|u| u.code == code)
-    .expect("unit exists")
-    .id
-}
-
 async fn state_of(app: &TestApp, id: i64) -> String {
     opinions::get(&app.db, id).await.unwrap().state
 }
@@ -195,7 +176,7 @@ async fn an_opinion_goes_from_intake_to_an_approved_reply_through_the_forms(b: B
     .await;
     assert!(inbox.contains(&no) && inbox.contains("待分办 <span class=\"count\">1</span>"));
 
-    let jjzj = unit_id(&app, "JJ-ZJ").await.to_string();
+    let jjzj = app.unit_id("JJ-ZJ").await.to_string();
     let r = act(
         &app,
         &station,
@@ -360,7 +341,7 @@ async fn a_refused_action_keeps_what_was_typed_next_to_the_field(b: Backend) {
             .status(),
         303
     );
-    let jjzj = unit_id(&app, "JJ-ZJ").await.to_string();
+    let jjzj = app.unit_id("JJ-ZJ").await.to_string();
     let r = act(
         &app,
         &station,

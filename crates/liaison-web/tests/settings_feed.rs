@@ -152,25 +152,6 @@ async fn act(
         .unwrap()
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    liaison_db::directory::list_units(
-        &app.db,
-        &liaison_core::scope::Scope::Everything,
-        &liaison_db::directory::UnitFilter {
-            q: Some(code.into()),
-            limit: 10,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-    .items
-    .into_iter()
-    .find(|u| u.code == code)
-    .expect("unit exists")
-    .id
-}
-
 /// Accepts opinion `id` as `category` and assigns it to JJ-ZJ (and `co` as co-unit).
 async fn accept_and_assign(
     app: &TestApp,
@@ -187,9 +168,9 @@ async fn accept_and_assign(
     )
     .await;
     assert_eq!(r.status(), 303, "accepted");
-    let lead = unit_id(app, "JJ-ZJ").await.to_string();
+    let lead = app.unit_id("JJ-ZJ").await.to_string();
     let co = match co {
-        Some(c) => unit_id(app, c).await.to_string(),
+        Some(c) => app.unit_id(c).await.to_string(),
         None => String::new(),
     };
     let mut fields = vec![("action", "assign"), ("unit_id", lead.as_str())];

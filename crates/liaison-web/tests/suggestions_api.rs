@@ -59,19 +59,6 @@ async fn act(app: &TestApp, token: &str, id: i64, body: Value) -> (u16, Value) {
     .await
 }
 
-async fn unit_id(app: &TestApp, code: &str) -> i64 {
-    let token = app.token("admin").await;
-    let (_, v) = get(app, &token, &format!("/api/v1/handling-units?q={code}")).await;
-    v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["code"] == code)
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn deputy_id(app: &TestApp, code: &str) -> i64 {
     liaison_db::directory::deputy_by_code(&app.db, code)
         .await
@@ -119,8 +106,8 @@ async fn a_cosigned_suggestion_runs_from_draft_to_rating_and_tracking(b: Backend
     let county = app.token("county.jj").await;
     let unit = app.token("unit.jjzj").await;
     let co = app.token("unit.hmgov").await;
-    let jj_zj = unit_id(&app, "JJ-ZJ").await;
-    let hm_gov = unit_id(&app, "JJ-HM-GOV").await;
+    let jj_zj = app.unit_id("JJ-ZJ").await;
+    let hm_gov = app.unit_id("JJ-HM-GOV").await;
 
     let id = draft(&app, &d1, "关于加快老旧小区加装电梯的建议").await;
     let (s, v) = get(&app, &d1, &format!("/api/v1/suggestions/{id}")).await;
@@ -521,7 +508,7 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
     .await;
     assert_eq!(s, 200);
     let far = (liaison_db::handling::today() + time::Duration::days(200)).to_string();
-    let jj_zj = unit_id(&app, "JJ-ZJ").await;
+    let jj_zj = app.unit_id("JJ-ZJ").await;
     let (s, v) = act(
         &app,
         &county,
@@ -534,7 +521,7 @@ async fn refusals_say_why_and_change_nothing(b: Backend) {
         v["error"]["message"].as_str().unwrap().contains("最长"),
         "{v}"
     );
-    let hy_zj = unit_id(&app, "HY-ZJ").await;
+    let hy_zj = app.unit_id("HY-ZJ").await;
     let (s, v) = act(
         &app,
         &county,
@@ -585,7 +572,7 @@ async fn a_late_return_is_refused_and_an_early_one_goes_back_for_reassignment(b:
     };
     let (id, _d1, county) = registered(&app).await;
     let unit = app.token("unit.jjzj").await;
-    let jj_zj = unit_id(&app, "JJ-ZJ").await;
+    let jj_zj = app.unit_id("JJ-ZJ").await;
     let (s, v) = act(
         &app,
         &county,
@@ -989,10 +976,7 @@ async fn units_are_reminded_of_suggestion_deadlines_once_a_day(b: Backend) {
         return;
     };
     let (id, _d1, county) = registered(&app).await;
-    let (lead, co) = (
-        unit_id(&app, "JJ-ZJ").await,
-        unit_id(&app, "JJ-HM-GOV").await,
-    );
+    let (lead, co) = (app.unit_id("JJ-ZJ").await, app.unit_id("JJ-HM-GOV").await);
     let (s, v) = act(
         &app,
         &county,

@@ -42,9 +42,9 @@ pub struct StatsParams {
     pub from: Option<String>,
     /// Received to (YYYY-MM-DD); default today.
     pub to: Option<String>,
-    /// Breakdown: `region` (the regions one level below), `station`, `unit` (the unit that led
-    /// the item last), `category`. Default: `region` for city and county staff, `station` for
-    /// township and station staff, `unit` for units.
+    /// Breakdown: `region` (the regions one level below), `station`, `unit` (the unit leading
+    /// the item; a closed item: its last lead unit), `category`. Default: `region` for city and
+    /// county staff, `station` for township and station staff, `unit` for units.
     pub group: Option<String>,
     /// Only this region (code) and below.
     pub region: Option<String>,

@@ -39,3 +39,14 @@ pub fn filter(v: &Option<String>) -> Option<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
+
+/// `k=v&…` of the pairs whose value is not blank, trimmed and encoded: the query string that
+/// keeps a list's or report's filters in its links.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", crate::auth::urlencode(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+}

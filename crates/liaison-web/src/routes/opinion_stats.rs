@@ -182,19 +182,13 @@ impl StatsForm {
     }
 
     fn query_string(&self) -> String {
-        let mut parts = Vec::new();
-        for (k, v) in [
-            ("from", &self.from),
-            ("to", &self.to),
-            ("group", &self.group),
-            ("station", &self.station),
-            ("category", &self.category),
-        ] {
-            if !v.trim().is_empty() {
-                parts.push(format!("{k}={}", crate::auth::urlencode(v.trim())));
-            }
-        }
-        parts.join("&")
+        crate::routes::query_string(&[
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("group", self.group.as_str()),
+            ("station", self.station.as_str()),
+            ("category", self.category.as_str()),
+        ])
     }
 }
 

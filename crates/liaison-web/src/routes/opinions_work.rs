@@ -589,20 +589,15 @@ impl InboxQuery {
 
     /// The query string of these filters for `tab` (no cursor).
     fn query_string(&self, tab: &str) -> String {
-        let mut parts = vec![format!("tab={}", crate::auth::urlencode(tab))];
-        for (k, v) in [
-            ("q", &self.q),
-            ("station", &self.station),
-            ("category", &self.category),
-            ("from", &self.from),
-            ("to", &self.to),
-            ("overdue", &self.overdue),
-        ] {
-            if !v.trim().is_empty() {
-                parts.push(format!("{k}={}", crate::auth::urlencode(v.trim())));
-            }
-        }
-        parts.join("&")
+        crate::routes::query_string(&[
+            ("tab", tab),
+            ("q", self.q.as_str()),
+            ("station", self.station.as_str()),
+            ("category", self.category.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+            ("overdue", self.overdue.as_str()),
+        ])
     }
 
     fn pick_tab(&self, tabs: &[Tab]) -> Tab {

@@ -341,18 +341,13 @@ impl ListQuery {
     }
 
     fn query_string(&self, tab: &str) -> String {
-        let mut parts = vec![format!("tab={}", crate::auth::urlencode(tab))];
-        for (k, v) in [
-            ("q", &self.q),
-            ("category", &self.category),
-            ("registration", &self.registration),
-            ("overdue", &self.overdue),
-        ] {
-            if !v.trim().is_empty() {
-                parts.push(format!("{k}={}", crate::auth::urlencode(v.trim())));
-            }
-        }
-        parts.join("&")
+        crate::routes::query_string(&[
+            ("tab", tab),
+            ("q", self.q.as_str()),
+            ("category", self.category.as_str()),
+            ("registration", self.registration.as_str()),
+            ("overdue", self.overdue.as_str()),
+        ])
     }
 
     fn pick_tab(&self, tabs: &[Tab]) -> Tab {

@@ -98,6 +98,26 @@ impl TestApp {
     }
 
     /// A client with a cookie store that does not follow redirects (so tests see them).
+    /// The id of the fixture's handling unit `code`.
+    pub async fn unit_id(&self, code: &str) -> i64 {
+        liaison_db::directory::list_units(
+            &self.db,
+            &liaison_core::scope::Scope::Everything,
+            &liaison_db::directory::UnitFilter {
+                q: Some(code.into()),
+                limit: 5,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|u| u.code == code)
+        .expect("unit in the fixture")
+        .id
+    }
+
     pub fn client(&self) -> reqwest::Client {
         reqwest::Client::builder()
             .cookie_store(true)
