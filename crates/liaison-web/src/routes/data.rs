@@ -11,8 +11,7 @@ use crate::layout::{Layout, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use liaison_core::dataset::{Dataset, RowError, SheetKind};
 use liaison_core::role::Role;
@@ -80,23 +79,7 @@ async fn template(staff: Staff) -> PageResult<Response> {
 }
 
 fn xlsx_response(bytes: Vec<u8>, filename: &str) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"liaison.xlsx\"; filename*=UTF-8''{}",
-                    crate::auth::urlencode(filename)
-                ),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    crate::routes::xlsx_download(bytes, "liaison.xlsx", filename)
 }
 
 /// The rows of one sheet as (code, region code), with the name of its code column.

@@ -17,7 +17,7 @@ use crate::routes::suggestions::local_time;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use liaison_core::duty::{DutyKind, DutyStatus};
@@ -529,21 +529,9 @@ async fn export(
     .map_err(|e| PageError::Internal(e.to_string()))?
     .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!("履职档案-{name}-{year}.xlsx");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"duty-record.xlsx\"; filename*=UTF-8''{}",
-                    crate::auth::urlencode(&filename)
-                ),
-            ),
-        ],
+    Ok(crate::routes::xlsx_download(
         bytes,
-    )
-        .into_response())
+        "duty-record.xlsx",
+        &filename,
+    ))
 }

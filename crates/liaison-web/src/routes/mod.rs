@@ -50,3 +50,27 @@ pub fn query_string(pairs: &[(&str, &str)]) -> String {
         .collect::<Vec<_>>()
         .join("&")
 }
+
+/// An Excel file as a download named `filename` (Chinese allowed), with `ascii_name` for clients
+/// that do not read RFC 5987 names.
+pub fn xlsx_download(bytes: Vec<u8>, ascii_name: &str, filename: &str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{}",
+                    crate::auth::urlencode(filename)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -12,8 +12,7 @@ use crate::routes::suggestions::local_time;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use liaison_core::opinion_stats::{KPIS, KpiDef, Ratio, Tally};
 use liaison_core::role::Role;
@@ -410,21 +409,9 @@ async fn export(
     .map_err(|e| PageError::Internal(e.to_string()))?
     .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!("民意办理统计-{}至{}.xlsx", view.from, view.to);
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"opinion-stats.xlsx\"; filename*=UTF-8''{}",
-                    crate::auth::urlencode(&filename)
-                ),
-            ),
-        ],
+    Ok(crate::routes::xlsx_download(
         bytes,
-    )
-        .into_response())
+        "opinion-stats.xlsx",
+        &filename,
+    ))
 }

@@ -958,23 +958,11 @@ async fn ledger(
             .map_err(|e| PageError::Internal(e.to_string()))?
             .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!("民意台账-{}.xlsx", today);
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"opinions.xlsx\"; filename*=UTF-8''{}",
-                    crate::auth::urlencode(&filename)
-                ),
-            ),
-        ],
+    Ok(crate::routes::xlsx_download(
         bytes,
-    )
-        .into_response())
+        "opinions.xlsx",
+        &filename,
+    ))
 }
 
 /// The filters of a ledger in words, for its note line and the audit record.

@@ -17,7 +17,7 @@ use crate::layout::{Layout, render};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use liaison_core::role::Role;
@@ -605,23 +605,11 @@ async fn ledger(
     .map_err(|e| PageError::Internal(e.to_string()))?
     .map_err(|e| PageError::Internal(e.to_string()))?;
     let filename = format!("闭会建议台账-{today}.xlsx");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"suggestions.xlsx\"; filename*=UTF-8''{}",
-                    crate::auth::urlencode(&filename)
-                ),
-            ),
-        ],
+    Ok(crate::routes::xlsx_download(
         bytes,
-    )
-        .into_response())
+        "suggestions.xlsx",
+        &filename,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
