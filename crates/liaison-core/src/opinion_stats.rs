@@ -560,10 +560,10 @@ pub struct GroupTally {
     pub tally: Tally,
 }
 
-/// Tallies facts into groups, keeping the groups in the order their keys first appear in
-/// `order`, then any others by name; returns the groups and the total.
+/// Tallies facts into groups, largest first, then by name; returns the groups and the total.
+/// An item without a group key (never with a unit, when grouped by unit) counts in the total only.
 pub fn tally_groups<'a>(
-    items: impl IntoIterator<Item = (&'a str, &'a ItemFacts)>,
+    items: impl IntoIterator<Item = (Option<&'a str>, &'a ItemFacts)>,
     names: &dyn Fn(&str) -> String,
     cx: &StatsContext<'_>,
 ) -> (Vec<GroupTally>, Tally) {
@@ -571,6 +571,10 @@ pub fn tally_groups<'a>(
     let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut total = Tally::default();
     for (key, facts) in items {
+        total.add(facts, cx);
+        let Some(key) = key else {
+            continue;
+        };
         let i = *index.entry(key.to_owned()).or_insert_with(|| {
             groups.push(GroupTally {
                 key: key.to_owned(),
@@ -580,7 +584,6 @@ pub fn tally_groups<'a>(
             groups.len() - 1
         });
         groups[i].tally.add(facts, cx);
-        total.add(facts, cx);
     }
     groups.sort_by(|a, b| {
         b.tally
@@ -830,7 +833,12 @@ mod tests {
             anonymous: true,
             ..model_item()
         };
-        let items = [("x", &a), ("y", &b), ("y", &a)];
+        let items = [
+            (Some("x"), &a),
+            (Some("y"), &b),
+            (Some("y"), &a),
+            (None, &b),
+        ];
         let (groups, total) = tally_groups(
             items.iter().map(|(k, f)| (*k, *f)),
             &|k| format!("组{k}"),
@@ -839,12 +847,14 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].name, "组y");
         assert_eq!(groups[0].tally.received, 2);
+        // The item without a key counts in the total only.
         let mut summed = Tally::default();
         for g in &groups {
             summed.merge(&g.tally);
         }
+        summed.add(&b, &cx(&cal, &sla));
         assert_eq!(summed, total);
-        assert_eq!(rate(&total, "real_name_rate"), (2, 3));
+        assert_eq!(rate(&total, "real_name_rate"), (2, 4));
     }
 
     #[test]

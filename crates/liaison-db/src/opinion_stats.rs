@@ -271,18 +271,8 @@ pub async fn report(
             _ => names.get(key).cloned().unwrap_or_else(|| key.to_owned()),
         }
     };
-    let grouped = keys
-        .iter()
-        .zip(&facts)
-        .filter_map(|(k, f)| k.as_deref().map(|k| (k, f)));
-    let (groups, mut total) = tally_groups(grouped, &name_of, cx);
-    if grouping == Grouping::Unit {
-        // The total covers every item, assigned or not.
-        total = Tally::default();
-        for f in &facts {
-            total.add(f, cx);
-        }
-    }
+    // The total covers every item, with a unit or not.
+    let (groups, total) = tally_groups(keys.iter().map(|k| k.as_deref()).zip(&facts), &name_of, cx);
     Ok(Report { groups, total })
 }
 
